@@ -1,0 +1,305 @@
+import { EventEmitter } from 'node:events';
+import getPort from 'get-port';
+import { runCheck } from './check.js';
+import { checkProgram, resolveProgram } from './command.js';
+import { BatonError } from './errors.js';
+import type { BatonEvent, ReloadReason } from './events.js';
+import { FrontServer } from './front-server.js';
+import { describeExit, GatewayProcess, looksLikePortClash } from './gateway.js';
+import { Generation } from './generation.js';
+import { waitHealthy } from './health.js';
+import { resolveOptions, type BatonOptions, type ResolvedOptions } from './options.js';
+import { Router } from './router.js';
+import { ConfigWatcher } from './watcher.js';
+
+/** A gateway process together with the proxy's view of it. */
+interface Instance {
+  process: GatewayProcess;
+  generation: Generation;
+  servingSince: number;
+  /** Set once retiring starts; resolves when the process is gone. */
+  retired?: Promise<void>;
+  stopping?: boolean;
+}
+
+type Outcome = { kind: 'ready'; ms: number } | { kind: 'aborted' } | { kind: 'failed'; reason: string; portClash: boolean };
+
+/** Tries a candidate gets when its port was taken under it. */
+const PORT_ATTEMPTS = 3;
+/** Crash restarts in a row before baton waits for the next save. */
+const MAX_CRASH_RESTARTS = 5;
+/** An instance that served this long before crashing starts a fresh crash count. */
+const STABLE_MS = 10_000;
+
+/**
+ * The orchestrator: the only part that knows the sequence
+ * change → check → spawn → health → promote → drain → stop.
+ * One transition runs at a time; a newer request abandons a candidate still starting.
+ */
+export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
+  readonly options: ResolvedOptions;
+  readonly #router: Router;
+  readonly #front: FrontServer;
+  readonly #watcher: ConfigWatcher;
+  #nextGen = 1;
+  #serving: Instance | undefined;
+  readonly #retiring = new Set<Instance>();
+  #candidate: GatewayProcess | undefined;
+  #candidateAbort: AbortController | undefined;
+  #wanted: ReloadReason | undefined;
+  #transitions: Promise<void> | undefined;
+  #crashes = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+  #url = '';
+
+  constructor(options: BatonOptions) {
+    super();
+    this.options = resolveOptions(options);
+    this.#router = new Router(this.options.readyTimeout);
+    this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router });
+    this.#watcher = new ConfigWatcher({
+      paths: this.options.watch,
+      ignore: this.options.ignore,
+      cwd: this.options.cwd,
+      debounceMs: this.options.debounce,
+    });
+    this.#watcher.on('change', (files) => {
+      this.#emit({ type: 'change', files });
+      this.#request('change');
+    });
+    this.#watcher.on('error', (err) => this.#emit({ type: 'warning', message: `watcher: ${err.message}` }));
+  }
+
+  /** The public URL, once listening. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Validates the programs and watch paths, binds the public port, then starts generation 1. */
+  async start(): Promise<{ url: string; port: number }> {
+    const { command, cwd, env, check } = this.options;
+    if (!resolveProgram(command[0]!, cwd, env)) {
+      throw new BatonError('E_GATEWAY_NOT_FOUND', `gateway program not found: ${command[0]}`, 'install it, put it on PATH, or give its path after --');
+    }
+    const checker = check === undefined ? undefined : checkProgram(check);
+    if (checker !== undefined && !resolveProgram(checker, cwd, env)) {
+      throw new BatonError('E_CHECK_NOT_FOUND', `--check program not found: ${checker}`, 'install it, put it on PATH, or fix the --check command');
+    }
+    await this.#watcher.start();
+    let bound: { url: string; port: number };
+    try {
+      bound = await this.#front.listen();
+    } catch (err) {
+      await this.#watcher.close();
+      throw err;
+    }
+    this.#url = bound.url;
+    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch });
+    this.#request('start');
+    return bound;
+  }
+
+  /** Starts a new generation with the current files, as a save would. */
+  reload(source: 'signal' | 'key' | 'api' = 'api'): void {
+    if (this.#closing) return;
+    this.#emit({ type: 'reload', source });
+    this.#request('manual');
+  }
+
+  /** Graceful: stop accepting, let in-flight work finish, stop every instance. Idempotent. */
+  close(signal?: string): Promise<void> {
+    this.#closing ??= this.#close(signal);
+    return this.#closing;
+  }
+
+  /** Hard: kill every instance and cut every connection now. */
+  async destroy(): Promise<void> {
+    this.#closing ??= Promise.resolve();
+    clearTimeout(this.#restartTimer);
+    this.#candidateAbort?.abort();
+    const all = [this.#candidate, this.#serving?.process, ...[...this.#retiring].map((i) => i.process)];
+    await Promise.allSettled([...all.map((p) => p?.destroy()), this.#front.destroy(), this.#watcher.close()]);
+    this.#serving?.generation.destroy();
+    for (const inst of this.#retiring) inst.generation.destroy();
+  }
+
+  #request(reason: ReloadReason): void {
+    if (this.#closing) return;
+    if (reason === 'crash' && this.#transitions) return; // the running transition replaces the crashed one
+    if (reason !== 'crash') this.#crashes = 0;
+    clearTimeout(this.#restartTimer);
+    this.#wanted = reason;
+    this.#candidateAbort?.abort(); // newest files win
+    this.#transitions ??= this.#runTransitions();
+  }
+
+  async #runTransitions(): Promise<void> {
+    try {
+      while (this.#wanted && !this.#closing) {
+        const reason = this.#wanted;
+        this.#wanted = undefined;
+        await this.#transition(reason);
+      }
+    } finally {
+      this.#transitions = undefined;
+    }
+  }
+
+  async #transition(reason: ReloadReason): Promise<void> {
+    const abort = new AbortController();
+    this.#candidateAbort = abort;
+    // Instances already being stopped go first, so a burst of saves never stacks processes.
+    await Promise.all([...this.#retiring].filter((i) => i.stopping).map((i) => i.retired));
+    if (abort.signal.aborted) return;
+    const gen = this.#nextGen++;
+    if (!this.#serving) this.#router.hold(`generation ${gen} to start`);
+    if (this.options.check !== undefined) {
+      const result = await runCheck(this.options.check, { ...this.options, generation: gen, timeoutMs: this.options.readyTimeout, signal: abort.signal });
+      if (abort.signal.aborted) return this.#emit({ type: 'abandoned', gen });
+      if (!result.ok) return this.#rejected(gen, reason, result.reason, result.output);
+    }
+    for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
+      const port = await this.#privatePort();
+      const candidate = this.#spawn(gen, port);
+      this.#emit({ type: 'starting', gen, port, pid: candidate.pid, reason });
+      const outcome = await this.#awaitReady(candidate, abort.signal);
+      if (outcome.kind === 'ready') return this.#promote(candidate, outcome.ms);
+      this.#candidate = undefined;
+      await candidate.stop(this.options.stopTimeout);
+      if (outcome.kind === 'aborted') return this.#emit({ type: 'abandoned', gen });
+      if (outcome.portClash && attempt < PORT_ATTEMPTS) {
+        this.#emit({ type: 'port-clash', gen, port });
+        continue;
+      }
+      return this.#rejected(gen, reason, outcome.reason, candidate.tail());
+    }
+  }
+
+  #spawn(gen: number, port: number): GatewayProcess {
+    const { command, cwd, env } = this.options;
+    const candidate = new GatewayProcess({ generation: gen, command, port, cwd, env });
+    candidate.on('line', (stream, line) => this.#emit({ type: 'output', gen, stream, line }));
+    this.#candidate = candidate;
+    return candidate;
+  }
+
+  async #privatePort(): Promise<number> {
+    const live = [this.#serving, ...this.#retiring].filter((i) => i !== undefined).map((i) => i.generation.port);
+    return getPort({ host: '127.0.0.1', exclude: [this.options.port, ...live] });
+  }
+
+  /** Waits until the candidate is healthy, exits, times out, or is superseded. */
+  async #awaitReady(candidate: GatewayProcess, superseded: AbortSignal): Promise<Outcome> {
+    const started = Date.now();
+    const stop = new AbortController();
+    const onSuperseded = (): void => stop.abort();
+    superseded.addEventListener('abort', onSuperseded);
+    void candidate.exited.then(onSuperseded);
+    const timer = setTimeout(onSuperseded, this.options.readyTimeout);
+    let lastProbe = 'no probe answered yet';
+    try {
+      await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure: (why) => (lastProbe = why) });
+      if (candidate.alive) return { kind: 'ready', ms: Date.now() - started };
+    } catch {
+      // Why it stopped waiting is read from the state below.
+    } finally {
+      clearTimeout(timer);
+      superseded.removeEventListener('abort', onSuperseded);
+    }
+    if (candidate.exit) {
+      return { kind: 'failed', reason: `${describeExit(candidate.exit)} before becoming healthy`, portClash: looksLikePortClash(candidate.tail()) };
+    }
+    if (superseded.aborted) return { kind: 'aborted' };
+    return {
+      kind: 'failed',
+      reason: `not healthy within ${this.options.readyTimeout} ms (GET ${this.options.health}: ${lastProbe}); does the gateway listen on {port} or $PORT?`,
+      portClash: false,
+    };
+  }
+
+  #promote(process: GatewayProcess, ms: number): void {
+    this.#candidate = undefined;
+    const previous = this.#serving;
+    const instance: Instance = { process, generation: new Generation(process.generation, process.port), servingSince: Date.now() };
+    this.#serving = instance;
+    this.#router.promote(instance.generation);
+    this.#emit({ type: 'serving', gen: process.generation, ms });
+    void process.exited.then(() => this.#onExit(instance));
+    if (previous) void this.#retire(previous);
+  }
+
+  #rejected(gen: number, reason: ReloadReason, why: string, output: string[]): void {
+    const serving = this.#serving?.generation.id;
+    this.#emit({ type: 'rejected', gen, reason: why, output, serving });
+    if (serving !== undefined) return;
+    if (reason === 'crash') return this.#scheduleRestart(gen, why, output);
+    this.#router.refuse(unavailableText(gen, why, output));
+  }
+
+  /** Drains an instance that no longer takes new requests, then stops it. */
+  #retire(instance: Instance): Promise<void> {
+    instance.retired ??= (async () => {
+      this.#retiring.add(instance);
+      const { generation, process } = instance;
+      const started = Date.now();
+      this.#emit({ type: 'draining', gen: generation.id, inflight: generation.inflight });
+      const drained = await generation.whenIdle(this.options.drainTimeout);
+      // Only at shutdown is a retiring generation still the router's target.
+      if (this.#router.current === generation) this.#router.refuse('baton is shutting down');
+      instance.stopping = true;
+      const cut = generation.inflight;
+      const { forced } = await process.stop(this.options.stopTimeout);
+      generation.destroy();
+      this.#retiring.delete(instance);
+      this.#emit({ type: 'stopped', gen: generation.id, ms: Date.now() - started, forced, drainTimedOut: !drained, cut });
+    })();
+    return instance.retired;
+  }
+
+  #onExit(instance: Instance): void {
+    if (this.#serving !== instance || this.#closing) return;
+    this.#serving = undefined;
+    instance.generation.destroy();
+    if (Date.now() - instance.servingSince > STABLE_MS) this.#crashes = 0;
+    this.#scheduleRestart(instance.generation.id, describeExit(instance.process.exit!), instance.process.tail());
+  }
+
+  /** Restarts with backoff after a crash; after MAX_CRASH_RESTARTS waits for the next save. */
+  #scheduleRestart(gen: number, why: string, output: string[]): void {
+    this.#crashes++;
+    if (this.#crashes > MAX_CRASH_RESTARTS) {
+      this.#emit({ type: 'crashed', gen, reason: why, output, restartInMs: undefined });
+      this.#router.refuse(unavailableText(gen, `${why}; gave up after ${MAX_CRASH_RESTARTS} restarts in a row`, output));
+      return;
+    }
+    const delay = Math.min(100 * 2 ** (this.#crashes - 1), 5000);
+    this.#emit({ type: 'crashed', gen, reason: why, output, restartInMs: delay });
+    this.#router.hold(`a restart after generation ${gen} crashed`);
+    this.#restartTimer = setTimeout(() => this.#request('crash'), delay);
+  }
+
+  async #close(signal: string | undefined): Promise<void> {
+    this.#emit({ type: 'shutdown', signal });
+    clearTimeout(this.#restartTimer);
+    this.#candidateAbort?.abort();
+    if (!this.#router.current) this.#router.refuse('baton is shutting down');
+    void this.#front.close();
+    await Promise.allSettled([this.#watcher.close(), this.#transitions]);
+    const serving = this.#serving;
+    this.#serving = undefined;
+    if (serving) void this.#retire(serving);
+    await Promise.allSettled([...this.#retiring].map((i) => i.retired));
+    await this.#front.destroy();
+    this.#emit({ type: 'closed' });
+  }
+
+  #emit(event: BatonEvent): void {
+    this.emit('event', event);
+  }
+}
+
+function unavailableText(gen: number, why: string, output: string[]): string {
+  const last = output.slice(-5).map((line) => `\n  ${line}`).join('');
+  return `no gateway instance is serving: generation ${gen} ${why}${last}\nFix the configuration and save; baton tries again on the next change.`;
+}

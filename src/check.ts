@@ -1,0 +1,37 @@
+import { execa } from 'execa';
+
+export interface CheckResult {
+  ok: boolean;
+  /** One line: why the check failed. */
+  reason: string;
+  /** The check's last output lines (stdout and stderr interleaved). */
+  output: string[];
+}
+
+const OUTPUT_LINES = 20;
+
+/**
+ * Runs the `--check` command through the shell in the gateway's folder, with the same
+ * environment a new instance would get. Aborting kills it.
+ */
+export async function runCheck(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; generation: number; timeoutMs: number; signal: AbortSignal }): Promise<CheckResult> {
+  const result = await execa(command, {
+    shell: true,
+    cwd: options.cwd,
+    env: { ...options.env, BATON_GENERATION: String(options.generation) },
+    extendEnv: false,
+    stdin: 'ignore',
+    all: true,
+    reject: false,
+    timeout: options.timeoutMs || undefined,
+    cancelSignal: options.signal,
+    forceKillAfterDelay: 1000,
+    maxBuffer: 4 * 1024 * 1024,
+  });
+  const output = String(result.all ?? '').split('\n').filter((line) => line.trim() !== '').slice(-OUTPUT_LINES);
+  if (result.exitCode === 0) return { ok: true, reason: '', output };
+  if (result.exitCode === 127) return { ok: false, reason: `check command not found: ${command}`, output };
+  if (result.timedOut) return { ok: false, reason: `check did not finish within ${options.timeoutMs} ms`, output };
+  if (result.isCanceled) return { ok: false, reason: 'check cancelled', output };
+  return { ok: false, reason: `check failed (exit code ${result.exitCode ?? result.signal ?? '?'})`, output };
+}

@@ -1,0 +1,102 @@
+import { Command, CommanderError, Option } from 'commander';
+import { usageError } from './errors.js';
+import { DEFAULTS, parseWholeNumber, type BatonOptions } from './options.js';
+
+export interface CliArgs {
+  options: BatonOptions;
+  json: boolean;
+  quiet: boolean;
+}
+
+/** What the CLI should do: run baton, or print text (help, version) and exit 0. */
+export type CliRequest = { kind: 'run'; args: CliArgs } | { kind: 'print'; text: string };
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** The flag table. Its help output is the reference the docs are checked against. */
+export function buildProgram(version: string): Command {
+  return new Command('baton')
+    .usage('[options] -- <gateway command...>')
+    .description('Zero-drop blue/green reloads for API gateways: holds the public port, restarts the gateway on a private one at every change, switches traffic once the new instance is healthy.')
+    .version(version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show this help')
+    .option('-p, --port <n>', 'public port baton holds', String(DEFAULTS.port))
+    .option('--host <addr>', 'address to bind', DEFAULTS.host)
+    .option('-w, --watch <path>', 'file or folder to watch; repeatable (default: the config file named in the command with -c/--config/--config=FILE, else the current folder)', collect, [])
+    .option('--ignore <pattern>', 'paths to ignore; repeatable (editor temp files, .git and node_modules are always ignored)', collect, [])
+    .option('--health <path>', 'HTTP path polled on a new instance; ready = any status < 500', DEFAULTS.health)
+    .option('--check <command>', 'run before starting a new instance; non-zero exit rejects the change')
+    .option('--ready-timeout <ms>', 'how long a new instance may take to become healthy', String(DEFAULTS.readyTimeout))
+    .option('--drain-timeout <ms>', 'how long the old instance may finish in-flight work', String(DEFAULTS.drainTimeout))
+    .option('--stop-timeout <ms>', 'SIGTERM to SIGKILL grace for a stopping instance', String(DEFAULTS.stopTimeout))
+    .option('--debounce <ms>', 'quiet time after a change before reloading', String(DEFAULTS.debounce))
+    .addOption(new Option('--json', 'one JSON object per line instead of human output'))
+    .addOption(new Option('-q, --quiet', 'only errors'))
+    .addHelpText(
+      'after',
+      `
+The gateway command may contain {port}, replaced by the instance's private port.
+The gateway always gets PORT, BATON_PORT and BATON_GENERATION in its environment.
+Keys while running in a terminal: r reloads. Signals: SIGHUP reloads; SIGINT/SIGTERM
+shut down gracefully, a second one stops at once.
+Exit codes: 0 clean shutdown, 1 fatal runtime error, 2 usage error.
+
+Examples:
+  baton -- caddy run --config Caddyfile --adapter caddyfile
+  baton --health /__health -- krakend run -c krakend.json -p {port}`,
+    );
+}
+
+/** Parses argv (without node and script) into options, or throws a BatonError (E_USAGE). */
+export function parseCliArgs(argv: readonly string[], version: string): CliRequest {
+  const split = argv.indexOf('--');
+  const own = split === -1 ? [...argv] : argv.slice(0, split);
+  const command = split === -1 ? [] : argv.slice(split + 1);
+  let printed = '';
+  const program = buildProgram(version)
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => (printed += text), writeErr: () => {} });
+  try {
+    program.parse(own, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return { kind: 'print', text: printed };
+      throw commanderToUsage(err);
+    }
+    throw err;
+  }
+  if (command.length === 0) {
+    throw usageError(split === -1 ? 'no gateway command given' : 'no gateway command after --', 'put the command after --, e.g. baton -- caddy run --config Caddyfile');
+  }
+  const o = program.opts<Record<string, string | string[] | boolean | undefined>>();
+  const text = (key: string): string => String(o[key]);
+  return {
+    kind: 'run',
+    args: {
+      json: o.json === true,
+      quiet: o.quiet === true,
+      options: {
+        command,
+        port: parseWholeNumber('--port', text('port'), '8080'),
+        host: text('host'),
+        watch: o.watch as string[],
+        ignore: o.ignore as string[],
+        health: text('health'),
+        ...(o.check === undefined ? {} : { check: text('check') }),
+        readyTimeout: parseWholeNumber('--ready-timeout', text('readyTimeout'), '30000'),
+        drainTimeout: parseWholeNumber('--drain-timeout', text('drainTimeout'), '30000'),
+        stopTimeout: parseWholeNumber('--stop-timeout', text('stopTimeout'), '5000'),
+        debounce: parseWholeNumber('--debounce', text('debounce'), '100'),
+      },
+    },
+  };
+}
+
+function commanderToUsage(err: CommanderError) {
+  const message = err.message.replace(/^error: /, '').replace(/\.$/, '');
+  if (err.code === 'commander.excessArguments') {
+    return usageError('unexpected arguments before --', 'put the gateway command after --, e.g. baton -p 8080 -- caddy run');
+  }
+  if (err.code === 'commander.unknownOption') return usageError(message, 'run baton --help for the list of options; gateway flags go after --');
+  return usageError(message, 'run baton --help for usage');
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Baton } from './baton.js';
+import { parseCliArgs, type CliArgs } from './cli-args.js';
+import { BatonError } from './errors.js';
+import { killAllGroups } from './process-groups.js';
+import { createReporter } from './reporter.js';
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function fail(err: unknown): number {
+  if (err instanceof BatonError) {
+    process.stderr.write(`baton: ${err.toLine()}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`baton: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 1;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    const request = parseCliArgs(argv, version);
+    if (request.kind === 'print') {
+      process.stdout.write(request.text);
+      return 0;
+    }
+    args = request.args;
+  } catch (err) {
+    return fail(err);
+  }
+  let baton: Baton;
+  try {
+    baton = new Baton(args.options);
+  } catch (err) {
+    return fail(err);
+  }
+  baton.on('event', createReporter({ json: args.json, quiet: args.quiet, cwd: baton.options.cwd }));
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const shutdown = (signal: string): void => {
+      signals++;
+      if (signals === 1) {
+        void baton.close(signal).then(() => resolve(0), (err: unknown) => resolve(fail(err)));
+      } else {
+        void baton.destroy().finally(() => resolve(1));
+      }
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGHUP', () => baton.reload('signal'));
+    listenForKeys(baton, () => shutdown('SIGINT'));
+
+    baton.start().catch(async (err: unknown) => {
+      await baton.destroy();
+      resolve(fail(err));
+    });
+  });
+}
+
+/** In a terminal: `r` reloads; Ctrl-C arrives as a key in raw mode and shuts down. */
+function listenForKeys(baton: Baton, interrupt: () => void): void {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return;
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  stdin.on('data', (key: string) => {
+    if (key === 'r' || key === 'R') baton.reload('key');
+    else if (key === '\u0003') interrupt();
+  });
+}
+
+function restoreTerminal(): void {
+  if (process.stdin.isTTY) process.stdin.setRawMode(false);
+}
+
+process.on('uncaughtException', (err) => {
+  killAllGroups();
+  restoreTerminal();
+  process.exit(fail(err));
+});
+process.on('unhandledRejection', (err) => {
+  killAllGroups();
+  restoreTerminal();
+  process.exit(fail(err));
+});
+
+const code = await main(process.argv.slice(2));
+restoreTerminal();
+process.exit(code);

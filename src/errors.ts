@@ -1,0 +1,59 @@
+/**
+ * Every error baton reports to a person carries a stable `code` (branch on it,
+ * never on the message) and a `hint` that says what to do about it.
+ * The CLI prints `baton: <message> — <hint>` on one line.
+ */
+export type BatonErrorCode =
+  /** Bad flags or arguments. Exit code 2. */
+  | 'E_USAGE'
+  /** The public port is taken by another process. Exit code 1. */
+  | 'E_PORT_IN_USE'
+  /** A `--watch` path does not exist. Exit code 2. */
+  | 'E_WATCH_PATH'
+  /** The gateway program is not on PATH / not a file. Exit code 2. */
+  | 'E_GATEWAY_NOT_FOUND'
+  /** The `--check` program is not on PATH / not a file. Exit code 2. */
+  | 'E_CHECK_NOT_FOUND'
+  /** Binding the public address failed for another reason. Exit code 1. */
+  | 'E_LISTEN'
+  /** Anything else that stops baton. Exit code 1. */
+  | 'E_FATAL';
+
+const USAGE_CODES: ReadonlySet<BatonErrorCode> = new Set([
+  'E_USAGE',
+  'E_WATCH_PATH',
+  'E_GATEWAY_NOT_FOUND',
+  'E_CHECK_NOT_FOUND',
+]);
+
+export class BatonError extends Error {
+  override name = 'BatonError';
+  readonly code: BatonErrorCode;
+  /** What the user can do about it; printed after the message. */
+  readonly hint: string;
+
+  constructor(code: BatonErrorCode, message: string, hint: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.hint = hint;
+  }
+
+  /** True when the error is the user's input rather than the runtime: exit code 2. */
+  get isUsageError(): boolean {
+    return USAGE_CODES.has(this.code);
+  }
+
+  /** The exit code the CLI uses for this error. */
+  get exitCode(): 1 | 2 {
+    return this.isUsageError ? 2 : 1;
+  }
+
+  /** `message — hint`, the one line the CLI prints. */
+  toLine(): string {
+    return this.hint ? `${this.message} — ${this.hint}` : this.message;
+  }
+}
+
+export function usageError(message: string, hint: string): BatonError {
+  return new BatonError('E_USAGE', message, hint);
+}

@@ -1,0 +1,177 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createProxyServer, type ProxyServer } from 'http-proxy-3';
+import { BatonError } from './errors.js';
+import { Generation } from './generation.js';
+import { UnavailableError, type Router } from './router.js';
+
+export interface FrontServerOptions {
+  host: string;
+  port: number;
+  router: Router;
+}
+
+/** Methods that are safe to send twice (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Upstream failures after which a body-less idempotent request is tried once more. */
+const RETRYABLE = new Set(['ECONNRESET', 'ECONNREFUSED']);
+
+/**
+ * The public listener. It asks the router for a generation per request, counts the
+ * request against it until the response closes, and proxies with that generation's
+ * keep-alive agent. Client connections belong to baton, never to a gateway, so
+ * they survive every reload.
+ */
+export class FrontServer {
+  readonly #server: http.Server;
+  readonly #proxy: ProxyServer;
+  readonly #router: Router;
+  readonly #options: FrontServerOptions;
+  /** Client sockets whose upgrade went through: errors on them must not write an HTTP status. */
+  readonly #upgraded = new WeakSet<Duplex>();
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: FrontServerOptions) {
+    this.#options = options;
+    this.#router = options.router;
+    this.#proxy = createProxyServer({ xfwd: true });
+    this.#proxy.on('proxyRes', (proxyRes, _req, res) => {
+      // An upstream that dies mid-body must not leave the client hanging.
+      proxyRes.on('close', () => {
+        if (!proxyRes.complete) res.destroy();
+      });
+      if (this.#closing) proxyRes.headers.connection = 'close';
+    });
+    this.#proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
+      proxyReq.once('upgrade', () => this.#upgraded.add(socket));
+    });
+    this.#server = http.createServer((req, res) => this.#dispatch(req, res, 0));
+    this.#server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+  }
+
+  /** Binds the public port. Rejects with E_PORT_IN_USE / E_LISTEN. */
+  listen(): Promise<{ url: string; port: number }> {
+    const { host, port } = this.#options;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, host, port));
+      this.#server.once('error', onError);
+      this.#server.listen({ host, port }, () => {
+        this.#server.off('error', onError);
+        const bound = (this.#server.address() as { port: number }).port;
+        const shownHost = host.includes(':') ? `[${host}]` : host;
+        resolve({ url: `http://${shownHost}:${bound}`, port: bound });
+      });
+    });
+  }
+
+  /** Stops accepting connections; keep-alive clients are told to close after their current response. */
+  close(): Promise<void> {
+    this.#closing = true;
+    this.#closed ??= new Promise((resolve) => {
+      if (!this.#server.listening) return resolve();
+      this.#server.close(() => resolve());
+      this.#server.closeIdleConnections();
+    });
+    return this.#closed;
+  }
+
+  /** Cuts every client connection now. */
+  async destroy(): Promise<void> {
+    const closed = this.close();
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #dispatch(req: http.IncomingMessage, res: http.ServerResponse, attempt: number): void {
+    const routed = this.#router.route();
+    if (routed instanceof Generation) return this.#forward(req, res, routed, attempt);
+    routed.then(
+      (gen) => {
+        if (!res.destroyed) this.#forward(req, res, gen, attempt);
+      },
+      (err: UnavailableError) => respond(res, 503, `baton: ${err.message}`),
+    );
+  }
+
+  #forward(req: http.IncomingMessage, res: http.ServerResponse, gen: Generation, attempt: number): void {
+    gen.enter();
+    let counted = true;
+    const leave = (): void => {
+      if (!counted) return;
+      counted = false;
+      res.off('close', leave);
+      gen.leave();
+    };
+    res.on('close', leave);
+    this.#proxy.web(req, res, { target: gen.target, agent: gen.agent }, (err: NodeJS.ErrnoException) => {
+      if (res.headersSent) {
+        // Headers went out: no status can be sent any more, so end the client connection.
+        res.destroy();
+        return;
+      }
+      leave();
+      if (attempt === 0 && RETRYABLE.has(err.code ?? '') && isReplayable(req)) {
+        this.#dispatch(req, res, attempt + 1);
+        return;
+      }
+      respond(res, 502, `baton: gateway generation ${gen.id} failed before answering (${err.code ?? err.message})`);
+    });
+  }
+
+  #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const proxyTo = (gen: Generation): void => {
+      if (socket.destroyed) return;
+      gen.enter();
+      socket.once('close', () => gen.leave());
+      this.#proxy.ws(req, socket, head, { target: gen.target }, (err: NodeJS.ErrnoException) => {
+        if (this.#upgraded.has(socket)) return socket.destroy();
+        rejectUpgrade(socket, 502, `baton: gateway generation ${gen.id} failed the upgrade (${err.code ?? err.message})`);
+      });
+    };
+    const routed = this.#router.route();
+    if (routed instanceof Generation) return proxyTo(routed);
+    routed.then(proxyTo, (err: UnavailableError) => rejectUpgrade(socket, 503, `baton: ${err.message}`));
+  }
+}
+
+function isReplayable(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  return !hasBody && IDEMPOTENT.has(req.method ?? '');
+}
+
+function respond(res: http.ServerResponse, status: number, text: string): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = `${text}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...(status === 503 ? { 'retry-after': '1' } : {}),
+  });
+  res.end(body);
+}
+
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  if (socket.destroyed) return;
+  const body = `${text}\n`;
+  const reason = http.STATUS_CODES[status] ?? '';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): BatonError {
+  if (err.code === 'EADDRINUSE') {
+    return new BatonError('E_PORT_IN_USE', `port ${port} on ${host} is already in use`, 'stop the process holding it or choose another with --port', { cause: err });
+  }
+  if (err.code === 'EACCES') {
+    return new BatonError('E_LISTEN', `not allowed to bind port ${port} on ${host}`, 'use a port above 1023 or run with the needed privilege', { cause: err });
+  }
+  return new BatonError('E_LISTEN', `cannot bind ${host}:${port} (${err.code ?? err.message})`, 'check --host names an address of this machine', { cause: err });
+}

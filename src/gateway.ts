@@ -1,0 +1,173 @@
+import { EventEmitter } from 'node:events';
+import { execa, type ResultPromise } from 'execa';
+import { fillPort } from './command.js';
+import { LineTail, onLines } from './output-lines.js';
+import { signalGroup, trackGroup, untrackGroup } from './process-groups.js';
+
+export interface GatewaySpec {
+  generation: number;
+  /** The command as given by the user, `{port}` not yet filled in. */
+  command: readonly string[];
+  port: number;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** How a gateway process ended. */
+export interface GatewayExit {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  signal: string | null;
+  /** Set when the process could not be started at all (e.g. ENOENT). */
+  spawnError?: string;
+}
+
+export interface GatewayStopResult {
+  /** True when SIGTERM was not enough and the group had to be SIGKILLed. */
+  forced: boolean;
+  ms: number;
+}
+
+type GatewayEvents = {
+  line: [stream: 'stdout' | 'stderr', line: string];
+  exit: [exit: GatewayExit];
+};
+
+const TAIL_LINES = 12;
+
+/**
+ * One gateway process, started in its own process group so that stopping it
+ * also stops whatever it spawned. It knows nothing about proxies or files.
+ */
+export class GatewayProcess extends EventEmitter<GatewayEvents> {
+  readonly generation: number;
+  readonly port: number;
+  /** Resolves once when the process has ended, however it ended. */
+  readonly exited: Promise<GatewayExit>;
+  #exit: GatewayExit | undefined;
+  #stopping: Promise<GatewayStopResult> | undefined;
+  readonly #tail = new LineTail(TAIL_LINES);
+  readonly #subprocess: ResultPromise;
+  readonly #pgid: number | undefined;
+
+  constructor(spec: GatewaySpec) {
+    super();
+    this.generation = spec.generation;
+    this.port = spec.port;
+    const [file, ...args] = fillPort(spec.command, spec.port);
+    const port = String(spec.port);
+    this.#subprocess = execa(file!, args, {
+      cwd: spec.cwd,
+      env: { ...spec.env, PORT: port, BATON_PORT: port, BATON_GENERATION: String(spec.generation) },
+      extendEnv: false,
+      detached: true,
+      buffer: false,
+      stdin: 'ignore',
+      reject: false,
+      cleanup: false,
+      forceKillAfterDelay: false,
+    });
+    this.#pgid = this.#subprocess.pid;
+    if (this.#pgid !== undefined) trackGroup(this.#pgid);
+    for (const name of ['stdout', 'stderr'] as const) {
+      const stream = this.#subprocess[name];
+      if (stream) onLines(stream, (line) => this.#onLine(name, line));
+    }
+    this.exited = this.#subprocess.then((result) => {
+      const exit: GatewayExit = {
+        code: result.exitCode ?? null,
+        signal: result.signal ?? null,
+        ...(result.failed && result.exitCode === undefined && !result.signal
+          ? { spawnError: spawnErrorText(result.cause, file!) }
+          : {}),
+      };
+      this.#exit = exit;
+      if (this.#pgid !== undefined) {
+        // The leader is gone; anything it left in its group goes with it.
+        if (signalGroup(this.#pgid, 0)) signalGroup(this.#pgid, 'SIGKILL');
+        untrackGroup(this.#pgid);
+      }
+      this.emit('exit', exit);
+      return exit;
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#pgid;
+  }
+
+  /** True until the process has exited. */
+  get alive(): boolean {
+    return this.#exit === undefined;
+  }
+
+  get exit(): GatewayExit | undefined {
+    return this.#exit;
+  }
+
+  /** The last lines the gateway printed, stdout and stderr interleaved. */
+  tail(): string[] {
+    return this.#tail.lines();
+  }
+
+  /**
+   * Graceful stop: SIGTERM to the whole group, SIGKILL after `graceMs`.
+   * Idempotent: every caller gets the same result.
+   */
+  stop(graceMs: number): Promise<GatewayStopResult> {
+    this.#stopping ??= this.#stop(graceMs);
+    return this.#stopping;
+  }
+
+  /** Hard stop: SIGKILL to the whole group now. */
+  async destroy(): Promise<void> {
+    if (this.#pgid !== undefined && this.alive) signalGroup(this.#pgid, 'SIGKILL');
+    await this.exited;
+  }
+
+  async #stop(graceMs: number): Promise<GatewayStopResult> {
+    const started = Date.now();
+    if (!this.alive || this.#pgid === undefined) {
+      await this.exited;
+      return { forced: false, ms: 0 };
+    }
+    signalGroup(this.#pgid, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(resolve, graceMs, false))),
+    ]);
+    clearTimeout(timer);
+    if (!graceful) {
+      signalGroup(this.#pgid, 'SIGKILL');
+      await this.exited;
+    }
+    return { forced: !graceful, ms: Date.now() - started };
+  }
+
+  #onLine(stream: 'stdout' | 'stderr', line: string): void {
+    this.#tail.push(line);
+    this.emit('line', stream, line);
+  }
+}
+
+function spawnErrorText(cause: unknown, file: string): string {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return `program not found: ${file}`;
+  if (code === 'EACCES') return `program is not executable: ${file}`;
+  return cause instanceof Error ? cause.message : `could not start ${file}`;
+}
+
+/** A one-line account of an exit, for rejection and crash messages. */
+export function describeExit(exit: GatewayExit): string {
+  if (exit.spawnError) return exit.spawnError;
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return `exited with code ${exit.code}`;
+}
+
+const PORT_CLASH = /EADDRINUSE|address already in use|port is already allocated|bind: address/i;
+
+/** True when a process that exited early looks like it lost a race for its port. */
+export function looksLikePortClash(lines: readonly string[]): boolean {
+  return lines.some((line) => PORT_CLASH.test(line));
+}

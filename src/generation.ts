@@ -1,0 +1,66 @@
+import http from 'node:http';
+
+/**
+ * The proxy's view of one gateway instance: where it listens, its own keep-alive
+ * agent, and how much work is in flight on it. It knows nothing about the process.
+ */
+export class Generation {
+  readonly id: number;
+  readonly port: number;
+  readonly target: { readonly host: string; readonly port: number };
+  /**
+   * One keep-alive agent per generation: upstream sockets stay warm, and retiring a
+   * generation closes exactly its sockets. Free sockets are dropped after 4 s (or
+   * earlier when the gateway's `Keep-Alive: timeout` hint says so), before typical
+   * gateway idle timeouts, so a request rarely lands on a socket the gateway is closing.
+   */
+  readonly agent: http.Agent;
+  #inflight = 0;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(id: number, port: number) {
+    this.id = id;
+    this.port = port;
+    this.target = { host: '127.0.0.1', port };
+    this.agent = new http.Agent({ keepAlive: true, timeout: 4000, scheduling: 'lifo' });
+  }
+
+  /** Requests and upgraded sockets currently using this generation. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  enter(): void {
+    this.#inflight++;
+  }
+
+  leave(): void {
+    this.#inflight--;
+    if (this.#inflight === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Resolves true when nothing is in flight, or false after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.#inflight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#idleWaiters = this.#idleWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, timeoutMs);
+      this.#idleWaiters.push(wake);
+    });
+  }
+
+  /** Closes the upstream sockets of this generation. */
+  destroy(): void {
+    this.agent.destroy();
+  }
+}

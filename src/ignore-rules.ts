@@ -1,0 +1,61 @@
+import path from 'node:path';
+
+/** Folders never worth a reload. */
+const IGNORED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules']);
+
+/**
+ * Files editors write beside the real one while saving: vim swap and backup files and
+ * its `4913` write test, emacs lock and autosave files, JetBrains safe-write temp
+ * files, kate swap files, GNOME's output streams, and the generic `~`/`.tmp`/`.bak`.
+ */
+const EDITOR_FILES = [
+  /^\..*\.sw[a-p]$/,
+  /\.sw[a-p]x?$/,
+  /~$/,
+  /^4913$/,
+  /^\.#/,
+  /^#.*#$/,
+  /___jb_(?:tmp|old|bak)___$/,
+  /\.kate-swp$/,
+  /^\.goutputstream-/,
+  /\.(?:tmp|temp|bak|orig|crdownload)$/i,
+  /^\.DS_Store$/,
+];
+
+/** Turns a glob (`*`, `**`, `?`) into a regular expression over `/`-separated paths. */
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === '*' && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      source += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (ch === '*') source += '[^/]*';
+    else if (ch === '?') source += '[^/]';
+    else source += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * Builds the test chokidar calls for every path. A pattern without `/` matches any
+ * path segment (like .gitignore); one with `/` matches the path relative to `cwd`
+ * (or an absolute path). Watched roots themselves are never ignored.
+ */
+export function ignoreRules(patterns: readonly string[], cwd: string, roots: readonly string[]): (file: string) => boolean {
+  const bySegment = patterns.filter((p) => !p.includes('/')).map(globToRegExp);
+  const byPath = patterns.filter((p) => p.includes('/')).map((p) => globToRegExp(p.replace(/^\.\//, '').replace(/\/$/, '')));
+  const rootSet = new Set(roots);
+  return (file: string): boolean => {
+    if (rootSet.has(file)) return false;
+    const relative = path.relative(cwd, file).split(path.sep).join('/');
+    const segments = relative.split('/');
+    const name = segments[segments.length - 1] ?? '';
+    if (segments.some((s) => IGNORED_DIRS.has(s))) return true;
+    if (EDITOR_FILES.some((re) => re.test(name))) return true;
+    if (bySegment.some((re) => segments.some((s) => re.test(s)))) return true;
+    const absolute = file.split(path.sep).join('/');
+    return byPath.some((re) => re.test(relative) || re.test(absolute) || segments.some((_, i) => re.test(segments.slice(0, i + 1).join('/'))));
+  };
+}

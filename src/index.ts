@@ -1,0 +1,17 @@
+/**
+ * baton's public API. The CLI is a thin user of it:
+ *
+ * ```ts
+ * import { Baton, createReporter } from 'baton';
+ * const baton = new Baton({ command: ['caddy', 'run', '--config', 'Caddyfile'], port: 8080 });
+ * baton.on('event', createReporter({ json: false, quiet: false, cwd: process.cwd() }));
+ * await baton.start();
+ * // ... later
+ * await baton.close();
+ * ```
+ */
+export { Baton } from './baton.js';
+export { BatonError, type BatonErrorCode } from './errors.js';
+export type { BatonEvent, BatonEventType, ReloadReason } from './events.js';
+export { DEFAULTS, type BatonOptions, type ResolvedOptions } from './options.js';
+export { createReporter, formatEvent, type ReporterOptions } from './reporter.js';

@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { usageError } from './errors.js';
+
+/** What a caller of the API (or the CLI, after parsing flags) gives baton. */
+export interface BatonOptions {
+  /**
+   * The gateway command as argv: `['caddy', 'run', '--config', 'Caddyfile']`.
+   * `{port}` in any argument is replaced by the instance's private port.
+   */
+  command: readonly string[];
+  /** Public port baton holds. `0` picks a free one. @default 8080 */
+  port?: number;
+  /** Address the public port is bound to. @default '127.0.0.1' */
+  host?: string;
+  /**
+   * Files or folders to watch. @default the config file named in the command
+   * (`-c`, `--config`, `--config=FILE`), else the working folder.
+   */
+  watch?: readonly string[];
+  /** Extra paths to ignore (globs: `*`, `**`, `?`). Editor temp files, `.git` and `node_modules` are always ignored. */
+  ignore?: readonly string[];
+  /** HTTP path polled on a new instance; any status < 500 means ready. @default '/' */
+  health?: string;
+  /** Shell command run before each new instance starts; a non-zero exit rejects the change. */
+  check?: string;
+  /** How long a new instance may take to become healthy, in ms. @default 30000 */
+  readyTimeout?: number;
+  /** How long an old instance may finish in-flight work, in ms. @default 30000 */
+  drainTimeout?: number;
+  /** Grace between SIGTERM and SIGKILL for a stopping instance, in ms. @default 5000 */
+  stopTimeout?: number;
+  /** Quiet time after a change before reloading, in ms. @default 100 */
+  debounce?: number;
+  /** Folder the gateway and the check run in; relative paths resolve against it. @default process.cwd() */
+  cwd?: string;
+  /** Environment for the gateway and the check. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Options after defaults and validation: what the rest of baton reads. */
+export interface ResolvedOptions {
+  command: readonly string[];
+  port: number;
+  host: string;
+  watch: readonly string[];
+  ignore: readonly string[];
+  health: string;
+  check: string | undefined;
+  readyTimeout: number;
+  drainTimeout: number;
+  stopTimeout: number;
+  debounce: number;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '127.0.0.1',
+  health: '/',
+  readyTimeout: 30_000,
+  drainTimeout: 30_000,
+  stopTimeout: 5_000,
+  debounce: 100,
+} as const;
+
+/** Normalises options once, up front: defaults, absolute paths, range checks. */
+export function resolveOptions(options: BatonOptions): ResolvedOptions {
+  if (options.command.length === 0 || options.command[0] === '') {
+    throw usageError('no gateway command given', 'put it after --, e.g. baton -- caddy run --config Caddyfile');
+  }
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const port = checkPort(options.port ?? DEFAULTS.port);
+  const health = options.health ?? DEFAULTS.health;
+  if (!health.startsWith('/')) {
+    throw usageError(`--health must be a path starting with /, got "${health}"`, 'e.g. --health /__health');
+  }
+  const watch = options.watch?.length ? options.watch : [findConfigFile(options.command) ?? '.'];
+  return {
+    command: [...options.command],
+    port,
+    host: options.host ?? DEFAULTS.host,
+    watch: watch.map((p) => path.resolve(cwd, p)),
+    ignore: [...(options.ignore ?? [])],
+    health,
+    check: options.check?.trim() ? options.check : undefined,
+    readyTimeout: checkDuration('--ready-timeout', options.readyTimeout ?? DEFAULTS.readyTimeout),
+    drainTimeout: checkDuration('--drain-timeout', options.drainTimeout ?? DEFAULTS.drainTimeout),
+    stopTimeout: checkDuration('--stop-timeout', options.stopTimeout ?? DEFAULTS.stopTimeout),
+    debounce: checkDuration('--debounce', options.debounce ?? DEFAULTS.debounce),
+    cwd,
+    env: options.env ?? process.env,
+  };
+}
+
+function checkPort(port: number): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw usageError(`--port must be a whole number from 0 to 65535, got ${port}`, 'e.g. --port 8080 (0 picks a free port)');
+  }
+  return port;
+}
+
+function checkDuration(flag: string, ms: number): number {
+  if (!Number.isInteger(ms) || ms < 0) {
+    throw usageError(`${flag} must be a whole number of milliseconds >= 0, got ${ms}`, `e.g. ${flag} 5000`);
+  }
+  return ms;
+}
+
+/** The config file a gateway command names with `-c FILE`, `--config FILE` or `--config=FILE`. */
+export function findConfigFile(command: readonly string[]): string | undefined {
+  for (let i = 1; i < command.length; i++) {
+    const arg = command[i]!;
+    if ((arg === '-c' || arg === '--config') && i + 1 < command.length) return command[i + 1];
+    const match = /^(?:--config|-c)=(.+)$/.exec(arg);
+    if (match) return match[1];
+  }
+  return undefined;
+}
+
+/** Parses a flag value as a whole number, with an error that names the flag. */
+export function parseWholeNumber(flag: string, value: string, example: string): number {
+  if (!/^\d+$/.test(value.trim())) {
+    throw usageError(`${flag} must be a whole number >= 0, got "${value}"`, `e.g. ${flag} ${example}`);
+  }
+  return Number(value);
+}

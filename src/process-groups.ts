@@ -1,0 +1,35 @@
+/**
+ * The process groups of every gateway instance baton started and has not seen end.
+ * Whatever way baton exits — clean shutdown, a fatal error, an uncaught exception —
+ * the `exit` hook kills what is left, so no gateway outlives baton.
+ */
+const live = new Set<number>();
+let hooked = false;
+
+export function trackGroup(pgid: number): void {
+  live.add(pgid);
+  if (!hooked) {
+    hooked = true;
+    process.on('exit', killAllGroups);
+  }
+}
+
+export function untrackGroup(pgid: number): void {
+  live.delete(pgid);
+}
+
+/** Sends `signal` to a whole process group; false when the group is already gone. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Synchronous on purpose: it runs inside `process.on('exit')`. */
+export function killAllGroups(): void {
+  for (const pgid of live) signalGroup(pgid, 'SIGKILL');
+  live.clear();
+}

@@ -1,0 +1,88 @@
+import path from 'node:path';
+import type { BatonEvent } from './events.js';
+
+export interface ReporterOptions {
+  /** One JSON object per line instead of human lines. */
+  json: boolean;
+  /** Only errors. */
+  quiet: boolean;
+  /** Folder paths are shown relative to. */
+  cwd: string;
+  /** Where ordinary lines go. @default process.stdout */
+  out?: NodeJS.WritableStream;
+  /** Where error lines go. @default process.stderr */
+  err?: NodeJS.WritableStream;
+}
+
+/** Events a person must see even with --quiet. */
+const ERROR_EVENTS = new Set<BatonEvent['type']>(['rejected', 'crashed', 'warning']);
+/** How many of a failed gateway's last lines are repeated under its rejection. */
+const SHOWN_LINES = 8;
+
+/** Turns events into lines for people (or JSON for programs). */
+export function createReporter(options: ReporterOptions): (event: BatonEvent) => void {
+  const out = options.out ?? process.stdout;
+  const err = options.err ?? process.stderr;
+  return (event) => {
+    const isError = ERROR_EVENTS.has(event.type);
+    if (options.quiet && !isError) return;
+    if (options.json) {
+      out.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+      return;
+    }
+    const text = formatEvent(event, options.cwd);
+    if (text !== undefined) (isError ? err : out).write(`${text}\n`);
+  };
+}
+
+/** The human line(s) for one event; undefined for events with nothing to say. */
+export function formatEvent(event: BatonEvent, cwd: string): string | undefined {
+  switch (event.type) {
+    case 'listening':
+      return `baton  listening on ${event.url} → ${event.command.join(' ')}  (watching ${event.watch.map((p) => shortPath(p, cwd)).join(', ')})`;
+    case 'change':
+      return `baton  changed: ${event.files.map((p) => shortPath(p, cwd)).join(', ')}`;
+    case 'reload':
+      return `baton  reload requested (${event.source === 'signal' ? 'SIGHUP' : event.source === 'key' ? 'r key' : 'API'})`;
+    case 'starting':
+      return `baton  gen ${event.gen} starting on :${event.port} (${event.reason})`;
+    case 'output':
+      return `[gen ${event.gen}] ${event.line}`;
+    case 'port-clash':
+      return `baton  gen ${event.gen} lost port :${event.port} to another process — retrying on another port`;
+    case 'serving':
+      return `baton  gen ${event.gen} healthy in ${event.ms} ms — serving`;
+    case 'rejected': {
+      const keeps = event.serving === undefined ? 'nothing is serving: requests get 503 until a good save' : `gen ${event.serving} keeps serving`;
+      return `baton  gen ${event.gen} rejected: ${event.reason} — ${keeps}${indent(event.output)}`;
+    }
+    case 'abandoned':
+      return `baton  gen ${event.gen} abandoned: a newer change arrived`;
+    case 'draining':
+      return `baton  gen ${event.gen} draining (${event.inflight} in flight)`;
+    case 'stopped': {
+      const drain = event.drainTimedOut ? `; --drain-timeout passed, ${event.cut} cut` : '';
+      const forced = event.forced ? '; ignored SIGTERM, killed after --stop-timeout' : '';
+      return `baton  gen ${event.gen} stopped after ${event.ms} ms${drain}${forced}`;
+    }
+    case 'crashed': {
+      const next = event.restartInMs === undefined ? 'gave up restarting; save a change to try again' : `restarting in ${event.restartInMs} ms, requests are held`;
+      return `baton  gen ${event.gen} crashed: ${event.reason} — ${next}${indent(event.output)}`;
+    }
+    case 'shutdown':
+      return `baton  shutting down${event.signal ? ` (${event.signal})` : ''}: finishing in-flight requests — send it again to stop at once`;
+    case 'closed':
+      return 'baton  stopped';
+    case 'warning':
+      return `baton  warning: ${event.message}`;
+  }
+}
+
+function indent(lines: readonly string[]): string {
+  return lines.slice(-SHOWN_LINES).map((line) => `\n  │ ${line}`).join('');
+}
+
+function shortPath(file: string, cwd: string): string {
+  const relative = path.relative(cwd, file);
+  return relative === '' ? '.' : relative.startsWith('..') ? file : relative;
+}

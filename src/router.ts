@@ -1,0 +1,88 @@
+import type { Generation } from './generation.js';
+
+/** Why a request could not be given an instance; becomes a 503 body. */
+export class UnavailableError extends Error {
+  override name = 'UnavailableError';
+}
+
+interface Waiter {
+  resolve: (gen: Generation) => void;
+  reject: (err: UnavailableError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Decides which generation a new request goes to. Exactly one generation serves at a
+ * time; `promote` switches atomically, so every request routed after it goes to the
+ * new one while requests already routed stay where they are. With nothing serving,
+ * requests are held (up to `holdTimeoutMs`) or, when baton knows nothing is coming,
+ * refused at once with the reason.
+ */
+export class Router {
+  #current: Generation | undefined;
+  /** Set when nothing is serving and nothing is starting: requests fail fast with this. */
+  #down: string | undefined;
+  /** What held requests are waiting for, for the message if they time out. */
+  #waitingFor = 'the first gateway instance to start';
+  readonly #waiters = new Set<Waiter>();
+  readonly #holdTimeoutMs: number;
+
+  constructor(holdTimeoutMs: number) {
+    this.#holdTimeoutMs = holdTimeoutMs;
+  }
+
+  get current(): Generation | undefined {
+    return this.#current;
+  }
+
+  /** Requests waiting for an instance. */
+  get held(): number {
+    return this.#waiters.size;
+  }
+
+  /** The generation for a new request: synchronous on the hot path, a promise while held. */
+  route(): Generation | Promise<Generation> {
+    if (this.#current) return this.#current;
+    if (this.#down !== undefined) return Promise.reject(new UnavailableError(this.#down));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#waiters.delete(waiter);
+          reject(new UnavailableError(`no gateway instance became healthy within ${this.#holdTimeoutMs} ms while waiting for ${this.#waitingFor}`));
+        }, this.#holdTimeoutMs),
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Switches new traffic to `gen` and releases held requests to it. */
+  promote(gen: Generation): void {
+    this.#current = gen;
+    this.#down = undefined;
+    for (const waiter of this.#waiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(gen);
+    }
+    this.#waiters.clear();
+  }
+
+  /** Nothing serves, but something is on its way: hold new requests. */
+  hold(waitingFor: string): void {
+    this.#current = undefined;
+    this.#down = undefined;
+    this.#waitingFor = waitingFor;
+  }
+
+  /** Nothing serves and nothing is coming: refuse held and new requests with `reason`. */
+  refuse(reason: string): void {
+    this.#current = undefined;
+    this.#down = reason;
+    for (const waiter of this.#waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new UnavailableError(reason));
+    }
+    this.#waiters.clear();
+  }
+}
