@@ -139,7 +139,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       while (this.#wanted && !this.#closing) {
         const reason = this.#wanted;
         this.#wanted = undefined;
-        await this.#transition(reason);
+        await this.#transition(reason).catch((err: unknown) => this.#transitionFailed(err));
       }
     } finally {
       this.#transitions = undefined;
@@ -150,7 +150,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const abort = new AbortController();
     this.#candidateAbort = abort;
     // Instances already being stopped go first, so a burst of saves never stacks processes.
-    await Promise.all([...this.#retiring].filter((i) => i.stopping).map((i) => i.retired));
+    // (An idle one is about to stop; one still finishing requests is not waited for.)
+    await Promise.all([...this.#retiring].filter((i) => i.stopping || i.generation.inflight === 0).map((i) => i.retired));
     if (abort.signal.aborted) return;
     const gen = this.#nextGen++;
     if (!this.#serving) this.#router.hold(`generation ${gen} to start`);
@@ -176,6 +177,16 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     }
   }
 
+  /** A bug or an OS failure inside a transition must not take baton down with the serving instance. */
+  #transitionFailed(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const candidate = this.#candidate;
+    this.#candidate = undefined;
+    void candidate?.destroy();
+    this.#emit({ type: 'warning', message: `reload failed: ${message}` });
+    if (!this.#serving) this.#router.refuse(`no gateway instance is serving: reload failed (${message})`);
+  }
+
   #spawn(gen: number, port: number): GatewayProcess {
     const { command, cwd, env } = this.options;
     const candidate = new GatewayProcess({ generation: gen, command, port, cwd, env });
@@ -186,7 +197,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
 
   async #privatePort(): Promise<number> {
     const live = [this.#serving, ...this.#retiring].filter((i) => i !== undefined).map((i) => i.generation.port);
-    return getPort({ host: '127.0.0.1', exclude: [this.options.port, ...live] });
+    // The OS hands out a free ephemeral port; the exclusions guard against a port just released.
+    return getPort({ host: '127.0.0.1', exclude: [this.options.port, ...live].filter((p) => p > 0) });
   }
 
   /** Waits until the candidate is healthy, exits, times out, or is superseded. */

@@ -15,6 +15,8 @@ export interface FrontServerOptions {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** Upstream failures after which a body-less idempotent request is tried once more. */
 const RETRYABLE = new Set(['ECONNRESET', 'ECONNREFUSED']);
+/** Longest wait for baton to notice a refusing gateway has exited before retrying anyway. */
+const REFUSED_SETTLE_MS = 1000;
 
 /**
  * The public listener. It asks the router for a generation per request, counts the
@@ -112,7 +114,11 @@ export class FrontServer {
       }
       leave();
       if (attempt === 0 && RETRYABLE.has(err.code ?? '') && isReplayable(req)) {
-        this.#dispatch(req, res, attempt + 1);
+        // Refused: the gateway is likely gone; let baton notice before choosing again.
+        const settle = err.code === 'ECONNREFUSED' ? gen.whenGone(REFUSED_SETTLE_MS) : Promise.resolve();
+        void settle.then(() => {
+          if (!res.destroyed) this.#dispatch(req, res, attempt + 1);
+        });
         return;
       }
       respond(res, 502, `baton: gateway generation ${gen.id} failed before answering (${err.code ?? err.message})`);

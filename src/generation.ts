@@ -17,6 +17,8 @@ export class Generation {
   readonly agent: http.Agent;
   #inflight = 0;
   #idleWaiters: Array<() => void> = [];
+  #gone = false;
+  readonly #goneWaiters = new Set<() => void>();
 
   constructor(id: number, port: number) {
     this.id = id;
@@ -59,8 +61,28 @@ export class Generation {
     });
   }
 
-  /** Closes the upstream sockets of this generation. */
+  /**
+   * Resolves when the generation is retired (its process ended) or after `ms`.
+   * A refused connection waits on this before its retry, so the retry sees the
+   * router's state after baton noticed the exit instead of racing it.
+   */
+  whenGone(ms: number): Promise<void> {
+    if (this.#gone) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#goneWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#goneWaiters.add(wake);
+    });
+  }
+
+  /** The process behind it has ended: close its upstream sockets, wake refused retries. Idempotent. */
   destroy(): void {
+    this.#gone = true;
     this.agent.destroy();
+    for (const wake of this.#goneWaiters) wake();
   }
 }
