@@ -261,6 +261,9 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       if (this.#router.current === generation) this.#router.refuse('baton is shutting down');
       instance.stopping = true;
       const cut = generation.inflight;
+      // Drained: close our idle keep-alive sockets first, so a gateway that waits for
+      // its connections to close on SIGTERM can exit at once.
+      if (drained) generation.destroy();
       const { forced } = await process.stop(this.options.stopTimeout);
       generation.destroy();
       this.#retiring.delete(instance);

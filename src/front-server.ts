@@ -13,10 +13,18 @@ export interface FrontServerOptions {
 
 /** Methods that are safe to send twice (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/** Upstream failures after which a body-less idempotent request is tried once more. */
-const RETRYABLE = new Set(['ECONNRESET', 'ECONNREFUSED']);
+/**
+ * Retries of a body-less idempotent request. A reset (often a keep-alive socket the
+ * gateway closed as we reused it) is retried once. A refused connection never reached
+ * the gateway, so it is retried up to three times, each after baton has noticed the
+ * gateway is gone (or a second has passed), so the retry is routed to its successor.
+ */
+const RETRY_BUDGET: Readonly<Record<string, number>> = { ECONNRESET: 1, ECONNREFUSED: 3 };
 /** Longest wait for baton to notice a refusing gateway has exited before retrying anyway. */
 const REFUSED_SETTLE_MS = 1000;
+
+/** Retries used so far, by error code; absent on a first attempt. */
+type Retries = Record<string, number>;
 
 /**
  * The public listener. It asks the router for a generation per request, counts the
@@ -48,7 +56,7 @@ export class FrontServer {
     this.#proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
       proxyReq.once('upgrade', () => this.#upgraded.add(socket));
     });
-    this.#server = http.createServer((req, res) => this.#dispatch(req, res, 0));
+    this.#server = http.createServer((req, res) => this.#dispatch(req, res, undefined));
     this.#server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
   }
 
@@ -85,18 +93,18 @@ export class FrontServer {
     await closed;
   }
 
-  #dispatch(req: http.IncomingMessage, res: http.ServerResponse, attempt: number): void {
+  #dispatch(req: http.IncomingMessage, res: http.ServerResponse, retries: Retries | undefined): void {
     const routed = this.#router.route();
-    if (routed instanceof Generation) return this.#forward(req, res, routed, attempt);
+    if (routed instanceof Generation) return this.#forward(req, res, routed, retries);
     routed.then(
       (gen) => {
-        if (!res.destroyed) this.#forward(req, res, gen, attempt);
+        if (!res.destroyed) this.#forward(req, res, gen, retries);
       },
       (err: UnavailableError) => respond(res, 503, `baton: ${err.message}`),
     );
   }
 
-  #forward(req: http.IncomingMessage, res: http.ServerResponse, gen: Generation, attempt: number): void {
+  #forward(req: http.IncomingMessage, res: http.ServerResponse, gen: Generation, retries: Retries | undefined): void {
     gen.enter();
     let counted = true;
     const leave = (): void => {
@@ -113,11 +121,13 @@ export class FrontServer {
         return;
       }
       leave();
-      if (attempt === 0 && RETRYABLE.has(err.code ?? '') && isReplayable(req)) {
-        // Refused: the gateway is likely gone; let baton notice before choosing again.
-        const settle = err.code === 'ECONNREFUSED' ? gen.whenGone(REFUSED_SETTLE_MS) : Promise.resolve();
+      const code = err.code ?? '';
+      const used = retries?.[code] ?? 0;
+      if (used < (RETRY_BUDGET[code] ?? 0) && isReplayable(req)) {
+        const next = { ...retries, [code]: used + 1 };
+        const settle = code === 'ECONNREFUSED' ? gen.whenGone(REFUSED_SETTLE_MS) : Promise.resolve();
         void settle.then(() => {
-          if (!res.destroyed) this.#dispatch(req, res, attempt + 1);
+          if (!res.destroyed) this.#dispatch(req, res, next);
         });
         return;
       }

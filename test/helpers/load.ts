@@ -7,6 +7,11 @@ export interface LoadOptions {
   /** Workers doing requests that take `slowMs` each, so they span switches. */
   slowClients?: number;
   slowMs?: number;
+  /**
+   * 'fixture' (default): GET / parsed as the fixture's JSON, POST /echo verified byte for byte.
+   * 'get': GET / only, JSON versions noted. 'plain': GET / and POST / with bodies, any 200 counts.
+   */
+  mode?: 'fixture' | 'get' | 'plain';
 }
 
 export interface LoadResult {
@@ -37,7 +42,7 @@ export class Load {
     this.#url = new URL(url);
     const total = options.clients + (options.slowClients ?? 0);
     this.#agent = new http.Agent({ keepAlive: true, maxSockets: total });
-    for (let i = 0; i < options.clients; i++) this.#workers.push(this.#fastWorker(i));
+    for (let i = 0; i < options.clients; i++) this.#workers.push(this.#fastWorker(i, options.mode ?? 'fixture'));
     for (let i = 0; i < (options.slowClients ?? 0); i++) this.#workers.push(this.#slowWorker(options.slowMs ?? 1500));
   }
 
@@ -48,21 +53,27 @@ export class Load {
     return this.result;
   }
 
-  async #fastWorker(index: number): Promise<void> {
+  async #fastWorker(index: number, mode: 'fixture' | 'get' | 'plain'): Promise<void> {
     let n = 0;
     while (this.#running) {
       n++;
-      if ((n + index) % 2 === 0) {
+      if (mode !== 'get' && (n + index) % 2 === 0) {
         const body = randomBytes(1024 * (1 + ((n * 7 + index) % 64)));
-        const res = await this.#request('POST', '/echo', body);
-        if (!this.#record(res)) continue;
+        const res = await this.#request('POST', mode === 'plain' ? '/' : '/echo', body);
+        if (!this.#record(res) || mode === 'plain') continue;
         if (res.body.equals(body)) this.result.postsVerified++;
         else this.#unrecord('echo-mismatch');
       } else {
         const res = await this.#request('GET', '/');
-        if (this.#record(res)) this.#noteVersion(res.body);
+        if (this.#record(res) && mode !== 'plain') this.#noteVersion(res.body);
+        if (mode === 'plain' && res.cause === undefined) this.#noteText(res.body);
       }
     }
+  }
+
+  #noteText(body: Buffer): void {
+    const text = body.toString().trim();
+    if (!this.result.versions.includes(text)) this.result.versions.push(text);
   }
 
   async #slowWorker(ms: number): Promise<void> {

@@ -1,0 +1,69 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BatonProcess, FIXTURE, isAlive } from './helpers/baton-process.js';
+import { sleep, tempDir, writeConfig } from './helpers/files.js';
+import { getJson, request } from './helpers/http.js';
+import { Load } from './helpers/load.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let baton: BatonProcess | undefined;
+
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(async () => {
+  await baton?.kill();
+  baton = undefined;
+  tmp.remove();
+});
+
+function startFixture(config: string): BatonProcess {
+  return BatonProcess.start(['-p', '0', '--debounce', '20', '-w', config, '--', 'node', FIXTURE, config]);
+}
+
+describe('crash of the serving instance', () => {
+  it('holds requests while it restarts, then serves them from the new instance', async () => {
+    const config = tmp.file('gateway.json');
+    writeConfig(config, { version: 'v1' });
+    baton = startFixture(config);
+    const url = await baton.url();
+    await baton.serving(1);
+
+    const load = new Load(url, { clients: 6, mode: 'get' });
+    await sleep(200);
+    expect((await request(`${url}/crash`)).status).toBe(200);
+    const crashed = await baton.waitFor((e) => e.type === 'crashed' && e.gen === 1);
+    expect(crashed.reason).toBe('exited with code 3');
+    expect(crashed.restartInMs).toBeTypeOf('number');
+    const restarted = await baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
+    expect(restarted.reason).toBe('crash');
+    await baton.serving(2);
+    await sleep(200);
+    const result = await load.stop();
+
+    expect(result.failed, JSON.stringify(result.causes)).toBe(0);
+    expect((await getJson(url)).generation).toBe('2');
+  });
+
+  it('backs off a crash loop, gives up with a clear message, and tries again on the next save', async () => {
+    const config = tmp.file('gateway.json');
+    writeConfig(config, { version: 'loop', crashAfterMs: 300 });
+    baton = startFixture(config);
+    const url = await baton.url();
+    const gaveUp = await baton.waitFor((e) => e.type === 'crashed' && e.restartInMs === undefined, { timeoutMs: 30_000 });
+    const restarts = baton.events.filter((e) => e.type === 'crashed' && typeof e.restartInMs === 'number').map((e) => e.restartInMs as number);
+    expect(restarts).toHaveLength(5);
+    expect([...restarts].sort((a, b) => a - b)).toEqual(restarts); // backing off, never faster
+    expect(restarts[4]).toBeGreaterThan(restarts[0]!);
+    expect((gaveUp.output as string[]).join('\n')).toMatch(/panic: simulated crash/);
+
+    const refused = await request(url);
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatch(/gave up after 5 restarts/);
+
+    writeConfig(config, { version: 'fixed' });
+    const next = await baton.waitFor((e) => e.type === 'serving' && (e.gen as number) > gaveUp.gen!);
+    expect(next.type).toBe('serving');
+    expect((await getJson(url)).version).toBe('fixed');
+    expect(baton.gatewayPids().filter(isAlive)).toHaveLength(1);
+  });
+});
