@@ -14,8 +14,9 @@ export interface FrontServerOptions {
 /** Methods that are safe to send twice (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /**
- * Retries of a body-less idempotent request. A reset (often a keep-alive socket the
- * gateway closed as we reused it) is retried once. A refused connection never reached
+ * Retries of a body-less idempotent request. A reset (a keep-alive socket the gateway
+ * closed as we reused it, or a gateway that died) is retried once on a fresh connection,
+ * never on another pooled socket that may be just as dead. A refused connection never reached
  * the gateway, so it is retried up to three times, each after baton has noticed the
  * gateway is gone (or a second has passed), so the retry is routed to its successor.
  */
@@ -39,6 +40,8 @@ export class FrontServer {
   readonly #options: FrontServerOptions;
   /** Client sockets whose upgrade went through: errors on them must not write an HTTP status. */
   readonly #upgraded = new WeakSet<Duplex>();
+  /** Requests retried on a one-off upstream connection; the client's keep-alive is theirs to keep. */
+  readonly #freshRetries = new WeakSet<http.IncomingMessage>();
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -46,12 +49,13 @@ export class FrontServer {
     this.#options = options;
     this.#router = options.router;
     this.#proxy = createProxyServer({ xfwd: true });
-    this.#proxy.on('proxyRes', (proxyRes, _req, res) => {
+    this.#proxy.on('proxyRes', (proxyRes, req, res) => {
       // An upstream that dies mid-body must not leave the client hanging.
       proxyRes.on('close', () => {
         if (!proxyRes.complete) res.destroy();
       });
       if (this.#closing) proxyRes.headers.connection = 'close';
+      else if (this.#freshRetries.has(req)) delete proxyRes.headers.connection;
     });
     this.#proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
       proxyReq.once('upgrade', () => this.#upgraded.add(socket));
@@ -114,7 +118,10 @@ export class FrontServer {
       gen.leave();
     };
     res.on('close', leave);
-    this.#proxy.web(req, res, { target: gen.target, agent: gen.agent }, (err: NodeJS.ErrnoException) => {
+    // After a reset, a one-off connection (agent: false) rather than another pooled socket.
+    const fresh = retries?.ECONNRESET !== undefined;
+    if (fresh) this.#freshRetries.add(req);
+    this.#proxy.web(req, res, { target: gen.target, agent: fresh ? false : gen.agent }, (err: NodeJS.ErrnoException) => {
       if (res.headersSent) {
         // Headers went out: no status can be sent any more, so end the client connection.
         res.destroy();

@@ -35,6 +35,7 @@ describe('reload under keep-alive load', () => {
       await sleep(120);
     }
     const result = await load.stop();
+    await baton.waitFor((e) => e.type === 'stopped' && e.gen === 12);
 
     expect(result.failed, `failures by cause: ${JSON.stringify(result.causes)}`).toBe(0);
     expect(result.postsVerified).toBeGreaterThan(50);

@@ -133,7 +133,7 @@ export class Load {
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const data = Buffer.concat(chunks);
-            settle(res.statusCode === 200 ? { body: data } : { body: data, cause: `status-${res.statusCode}` });
+            settle(res.statusCode === 200 ? { body: data } : { body: data, cause: `status-${res.statusCode} ${data.toString().trim().slice(0, 120)}` });
           });
           res.on('error', (err: NodeJS.ErrnoException) => settle({ body: Buffer.alloc(0), cause: err.code ?? err.message }));
         },
