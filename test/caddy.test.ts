@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BatonProcess, isAlive } from './helpers/baton-process.js';
+import { sleep, tempDir, writeText } from './helpers/files.js';
+import { request } from './helpers/http.js';
+import { Load } from './helpers/load.js';
+
+function hasCaddy(): boolean {
+  try {
+    execFileSync('caddy', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const caddy = hasCaddy();
+if (!caddy) {
+  console.log('SKIPPED: the real-gateway test against Caddy needs `caddy` on PATH (Debian: apt-get install caddy; .ci/run installs it as root).');
+}
+
+/** A Caddyfile that answers with `text`; its port comes from $PORT and the admin API is off so generations never clash. */
+function caddyfile(text: string): string {
+  return `{\n\tadmin off\n\tauto_https off\n}\n:{$PORT} {\n\trespond "${text}"\n}\n`;
+}
+
+let tmp: ReturnType<typeof tempDir>;
+let baton: BatonProcess | undefined;
+
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(async () => {
+  await baton?.kill();
+  baton = undefined;
+  tmp.remove();
+});
+
+describe.skipIf(!caddy)('real Caddy', () => {
+  it('reloads 8 times under keep-alive load with zero failed requests, and rejects a broken Caddyfile', async () => {
+    const file = tmp.file('Caddyfile');
+    writeText(file, caddyfile('caddy v0'));
+    // Caddy keeps autosaved config and certificates under XDG folders: keep them in the temp dir.
+    const env = { ...process.env, XDG_CONFIG_HOME: tmp.file('config'), XDG_DATA_HOME: tmp.file('data') };
+    baton = BatonProcess.start(['-p', '0', '--debounce', '20', '--', 'caddy', 'run', '--config', file, '--adapter', 'caddyfile'], { cwd: tmp.dir, env });
+    const url = await baton.url();
+    await baton.serving(1, 30_000);
+
+    const load = new Load(url, { clients: 8, mode: 'plain' });
+    for (let i = 1; i <= 8; i++) {
+      writeText(file, caddyfile(`caddy v${i}`));
+      await baton.serving(i + 1, 30_000);
+      await sleep(100);
+    }
+    writeText(file, `${caddyfile('caddy broken')}\nthis is not a directive {\n`);
+    const rejected = await baton.waitFor((e) => e.type === 'rejected', { timeoutMs: 30_000 });
+    expect(rejected.serving).toBe(9);
+    await sleep(200);
+    const result = await load.stop();
+
+    expect(result.failed, JSON.stringify(result.causes)).toBe(0);
+    expect(result.ok).toBeGreaterThan(100);
+    expect(result.versions).toContain('caddy v8');
+    expect(result.versions).not.toContain('caddy broken');
+    expect((await request(url)).body).toBe('caddy v8');
+
+    const exit = await baton.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    expect(baton.gatewayPids().filter(isAlive)).toEqual([]);
+  });
+});

@@ -1,0 +1,178 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { parseCliArgs } from '../src/cli-args.js';
+import { checkProgram, fillPort } from '../src/command.js';
+import { BatonError } from '../src/errors.js';
+import type { BatonEvent } from '../src/events.js';
+import { looksLikePortClash } from '../src/gateway.js';
+import { globToRegExp, ignoreRules } from '../src/ignore-rules.js';
+import { findConfigFile, resolveOptions } from '../src/options.js';
+import { LineTail, MAX_LINE, onLines } from '../src/output-lines.js';
+import { formatEvent } from '../src/reporter.js';
+
+describe('findConfigFile', () => {
+  it.each([
+    [['krakend', 'run', '-c', 'krakend.json'], 'krakend.json'],
+    [['caddy', 'run', '--config', 'Caddyfile'], 'Caddyfile'],
+    [['krakend', 'run', '--config=conf/k.json'], 'conf/k.json'],
+    [['tool', '-c=x.yaml'], 'x.yaml'],
+    [['node', 'server.js'], undefined],
+    [['gw', '-c'], undefined],
+  ])('%j → %s', (command, expected) => {
+    expect(findConfigFile(command)).toBe(expected);
+  });
+
+  it('defaults --watch to that file, else the working folder', () => {
+    expect(resolveOptions({ command: ['krakend', 'run', '-c', 'k.json'], cwd: '/srv' }).watch).toEqual(['/srv/k.json']);
+    expect(resolveOptions({ command: ['node', 'server.js'], cwd: '/srv' }).watch).toEqual(['/srv']);
+  });
+});
+
+describe('command helpers', () => {
+  it('fills {port} everywhere it appears', () => {
+    expect(fillPort(['gw', '-p', '{port}', '--addr=:{port}'], 4321)).toEqual(['gw', '-p', '4321', '--addr=:4321']);
+  });
+  it('finds the program a --check command runs', () => {
+    expect(checkProgram('krakend check -c k.json')).toBe('krakend');
+    expect(checkProgram('"./my check" --x')).toBe('./my check');
+    expect(checkProgram('test -f x')).toBeUndefined();
+    expect(checkProgram('FOO=1 lint')).toBeUndefined();
+  });
+  it('recognises port clashes in gateway output', () => {
+    expect(looksLikePortClash(['listen tcp :8080: bind: address already in use'])).toBe(true);
+    expect(looksLikePortClash(['Error: listen EADDRINUSE: address already in use 127.0.0.1:4000'])).toBe(true);
+    expect(looksLikePortClash(['ERROR parsing the configuration file'])).toBe(false);
+  });
+});
+
+describe('ignore rules', () => {
+  const ignored = ignoreRules(['*.log', 'build/**', 'out.json'], '/p', ['/p']);
+  it.each([
+    ['/p/.git/HEAD', true],
+    ['/p/node_modules/x/index.js', true],
+    ['/p/.krakend.json.swp', true],
+    ['/p/krakend.json~', true],
+    ['/p/4913', true],
+    ['/p/.#krakend.json', true],
+    ['/p/krakend.json___jb_tmp___', true],
+    ['/p/x.tmp', true],
+    ['/p/debug.log', true],
+    ['/p/sub/debug.log', true],
+    ['/p/build/a/b.json', true],
+    ['/p/sub/out.json', true],
+    ['/p/krakend.json', false],
+    ['/p/settings/dev.json', false],
+    ['/p', false],
+  ])('%s → %s', (file, expected) => {
+    expect(ignored(file)).toBe(expected);
+  });
+  it('turns globs into anchored expressions', () => {
+    expect(globToRegExp('a/**/b.json').test('a/x/y/b.json')).toBe(true);
+    expect(globToRegExp('a/**/b.json').test('a/b.json')).toBe(true);
+    expect(globToRegExp('*.json').test('dir/a.json')).toBe(false);
+    expect(globToRegExp('v?.json').test('v1.json')).toBe(true);
+  });
+});
+
+describe('output lines', () => {
+  it('splits chunks into lines, flushes the last one, strips CR', async () => {
+    const stream = new PassThrough();
+    const lines: string[] = [];
+    onLines(stream, (l) => lines.push(l));
+    stream.write('one\r\ntw');
+    stream.write('o\nthree');
+    stream.end();
+    await new Promise((r) => stream.on('end', r));
+    expect(lines).toEqual(['one', 'two', 'three']);
+  });
+  it('caps a runaway line instead of buffering it whole', async () => {
+    const stream = new PassThrough();
+    const lines: string[] = [];
+    onLines(stream, (l) => lines.push(l));
+    for (let i = 0; i < 100; i++) stream.write('x'.repeat(10_000));
+    stream.write('\nnext\n');
+    stream.end();
+    await new Promise((r) => stream.on('end', r));
+    expect(lines).toEqual(['x'.repeat(MAX_LINE), 'next']);
+  });
+  it('keeps only the last lines', () => {
+    const tail = new LineTail(2);
+    for (const l of ['a', 'b', 'c']) tail.push(l);
+    expect(tail.lines()).toEqual(['b', 'c']);
+  });
+});
+
+describe('CLI arguments', () => {
+  it('parses the full contract', () => {
+    const request = parseCliArgs(
+      ['-p', '9000', '--host', '0.0.0.0', '-w', 'a', '-w', 'b', '--ignore', '*.log', '--health', '/__health', '--check', 'gw check', '--ready-timeout', '1', '--drain-timeout', '2', '--stop-timeout', '3', '--debounce', '4', '--json', '-q', '--', 'gw', 'run', '-p', '{port}'],
+      '1.0.0',
+    );
+    expect(request).toEqual({
+      kind: 'run',
+      args: {
+        json: true,
+        quiet: true,
+        options: {
+          command: ['gw', 'run', '-p', '{port}'],
+          port: 9000,
+          host: '0.0.0.0',
+          watch: ['a', 'b'],
+          ignore: ['*.log'],
+          health: '/__health',
+          check: 'gw check',
+          readyTimeout: 1,
+          drainTimeout: 2,
+          stopTimeout: 3,
+          debounce: 4,
+        },
+      },
+    });
+  });
+  it('leaves flags after -- to the gateway', () => {
+    const request = parseCliArgs(['--', 'gw', '--port', 'x', '--json'], '1.0.0');
+    expect(request.kind === 'run' && request.args.options.command).toEqual(['gw', '--port', 'x', '--json']);
+    expect(request.kind === 'run' && request.args.json).toBe(false);
+  });
+  it('reports usage errors as BatonError with exit code 2', () => {
+    try {
+      parseCliArgs(['--nope', '--', 'gw'], '1.0.0');
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(BatonError);
+      expect((err as BatonError).code).toBe('E_USAGE');
+      expect((err as BatonError).exitCode).toBe(2);
+    }
+  });
+});
+
+describe('reporter', () => {
+  const all: BatonEvent[] = [
+    { type: 'listening', url: 'http://127.0.0.1:8080', port: 8080, command: ['gw'], watch: ['/p/k.json'] },
+    { type: 'change', files: ['/p/k.json'] },
+    { type: 'reload', source: 'signal' },
+    { type: 'starting', gen: 2, port: 4000, pid: 1, reason: 'change' },
+    { type: 'output', gen: 2, stream: 'stdout', line: 'hello' },
+    { type: 'port-clash', gen: 2, port: 4000 },
+    { type: 'serving', gen: 2, ms: 12 },
+    { type: 'rejected', gen: 3, reason: 'exited with code 1 before becoming healthy', output: ['ERROR parsing'], serving: 2 },
+    { type: 'abandoned', gen: 4 },
+    { type: 'draining', gen: 1, inflight: 3 },
+    { type: 'stopped', gen: 1, ms: 40, forced: true, drainTimedOut: true, cut: 2 },
+    { type: 'crashed', gen: 2, reason: 'exited with code 2', output: [], restartInMs: 100 },
+    { type: 'shutdown', signal: 'SIGINT' },
+    { type: 'closed' },
+    { type: 'warning', message: 'watcher: EMFILE' },
+  ];
+  it('has a line for every event type, naming the generation where there is one', () => {
+    for (const event of all) {
+      const line = formatEvent(event, '/p');
+      expect(line, event.type).toBeTruthy();
+      if ('gen' in event) expect(line).toContain(`gen ${event.gen}`);
+    }
+  });
+  it('says who keeps serving after a rejection, and shows the gateway output', () => {
+    expect(formatEvent(all[7]!, '/p')).toBe('baton  gen 3 rejected: exited with code 1 before becoming healthy — gen 2 keeps serving\n  │ ERROR parsing');
+    expect(formatEvent({ type: 'rejected', gen: 1, reason: 'x', output: [], serving: undefined }, '/p')).toMatch(/nothing is serving: requests get 503 until a good save/);
+  });
+});
