@@ -126,7 +126,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
 
   #request(reason: ReloadReason): void {
     if (this.#closing) return;
-    if (reason === 'crash' && this.#transitions) return; // the running transition replaces the crashed one
+    // A running transition replaces the crashed instance; one already serving needs no restart.
+    if (reason === 'crash' && (this.#transitions || this.#serving)) return;
     if (reason !== 'crash') this.#crashes = 0;
     clearTimeout(this.#restartTimer);
     this.#wanted = reason;
@@ -206,13 +207,14 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const started = Date.now();
     const stop = new AbortController();
     const onSuperseded = (): void => stop.abort();
+    if (superseded.aborted) stop.abort();
     superseded.addEventListener('abort', onSuperseded);
     void candidate.exited.then(onSuperseded);
     const timer = setTimeout(onSuperseded, this.options.readyTimeout);
     let lastProbe = 'no probe answered yet';
     try {
       await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure: (why) => (lastProbe = why) });
-      if (candidate.alive) return { kind: 'ready', ms: Date.now() - started };
+      if (candidate.alive && !superseded.aborted) return { kind: 'ready', ms: Date.now() - started };
     } catch {
       // Why it stopped waiting is read from the state below.
     } finally {

@@ -69,6 +69,8 @@ function listenForKeys(baton: Baton, interrupt: () => void): void {
     if (key === 'r' || key === 'R') baton.reload('key');
     else if (key === '\u0003') interrupt();
   });
+  // The terminal went away (window closed): shut down rather than run on unseen.
+  stdin.on('end', interrupt);
 }
 
 function restoreTerminal(): void {
