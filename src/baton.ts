@@ -221,10 +221,10 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       clearTimeout(timer);
       superseded.removeEventListener('abort', onSuperseded);
     }
+    if (superseded.aborted) return { kind: 'aborted' };
     if (candidate.exit) {
       return { kind: 'failed', reason: `${describeExit(candidate.exit)} before becoming healthy`, portClash: looksLikePortClash(candidate.tail()) };
     }
-    if (superseded.aborted) return { kind: 'aborted' };
     return {
       kind: 'failed',
       reason: `not healthy within ${this.options.readyTimeout} ms (GET ${this.options.health}: ${lastProbe}); does the gateway listen on {port} or $PORT?`,
