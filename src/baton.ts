@@ -168,9 +168,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       const outcome = await this.#awaitReady(candidate, abort.signal);
       if (outcome.kind === 'ready') return this.#promote(candidate, outcome.ms);
       this.#candidate = undefined;
+      const retry = outcome.kind === 'failed' && outcome.portClash && attempt < PORT_ATTEMPTS;
+      // Held requests learn the verdict now, not after the candidate has finished stopping.
+      if (outcome.kind === 'failed' && !retry) this.#refuseIfNothingServes(gen, reason, outcome.reason, candidate.tail());
       await candidate.stop(this.options.stopTimeout);
       if (outcome.kind === 'aborted') return this.#emit({ type: 'abandoned', gen });
-      if (outcome.portClash && attempt < PORT_ATTEMPTS) {
+      if (retry) {
         this.#emit({ type: 'port-clash', gen, port });
         continue;
       }
@@ -223,11 +226,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     }
     if (superseded.aborted) return { kind: 'aborted' };
     if (candidate.exit) {
-      return { kind: 'failed', reason: `${describeExit(candidate.exit)} before becoming healthy`, portClash: looksLikePortClash(candidate.tail()) };
+      return { kind: 'failed', reason: `${describeExit(candidate.exit)} before becoming healthy`, portClash: looksLikePortClash(candidate.tail(), candidate.port) };
     }
     return {
       kind: 'failed',
-      reason: `not healthy within ${this.options.readyTimeout} ms (GET ${this.options.health}: ${lastProbe}); does the gateway listen on {port} or $PORT?`,
+      reason: `not healthy within ${this.options.readyTimeout} ms (GET ${this.options.health}: ${lastProbe}); does the gateway listen on 127.0.0.1 (or all addresses) at {port} or $PORT?`,
       portClash: false,
     };
   }
@@ -246,8 +249,13 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #rejected(gen: number, reason: ReloadReason, why: string, output: string[]): void {
     const serving = this.#serving?.generation.id;
     this.#emit({ type: 'rejected', gen, reason: why, output, serving });
-    if (serving !== undefined) return;
-    if (reason === 'crash') return this.#scheduleRestart(gen, why, output);
+    if (serving === undefined && reason === 'crash') return this.#scheduleRestart(gen, why, output);
+    this.#refuseIfNothingServes(gen, reason, why, output);
+  }
+
+  /** With nothing serving and no restart coming, requests are answered 503 with the reason. */
+  #refuseIfNothingServes(gen: number, reason: ReloadReason, why: string, output: string[]): void {
+    if (this.#serving || reason === 'crash') return;
     this.#router.refuse(unavailableText(gen, why, output));
   }
 
@@ -262,10 +270,10 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       // Only at shutdown is a retiring generation still the router's target.
       if (this.#router.current === generation) this.#router.refuse('baton is shutting down');
       instance.stopping = true;
-      const cut = generation.inflight;
-      // Drained: close our idle keep-alive sockets first, so a gateway that waits for
-      // its connections to close on SIGTERM can exit at once.
-      if (drained) generation.destroy();
+      // Past the timeout, what is left is ended cleanly; either way our idle keep-alive
+      // sockets close first, so a gateway that waits for its connections on SIGTERM exits at once.
+      const cut = drained ? { streams: 0, requests: 0, websockets: 0 } : this.#front.cut(generation);
+      generation.destroy();
       const { forced } = await process.stop(this.options.stopTimeout);
       generation.destroy();
       this.#retiring.delete(instance);

@@ -11,8 +11,8 @@ export interface CheckResult {
 const OUTPUT_LINES = 20;
 
 /**
- * Runs the `--check` command through the shell in the gateway's folder, with the same
- * environment a new instance would get. Aborting kills it.
+ * Runs the `--check` command through the shell in the gateway's folder, with baton's
+ * environment plus BATON_GENERATION (no port is chosen yet). Aborting kills it.
  */
 export async function runCheck(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; generation: number; timeoutMs: number; signal: AbortSignal }): Promise<CheckResult> {
   const result = await execa(command, {
@@ -23,7 +23,7 @@ export async function runCheck(command: string, options: { cwd: string; env: Nod
     stdin: 'ignore',
     all: true,
     reject: false,
-    timeout: options.timeoutMs || undefined,
+    timeout: options.timeoutMs,
     cancelSignal: options.signal,
     forceKillAfterDelay: 1000,
     maxBuffer: 4 * 1024 * 1024,
@@ -32,6 +32,5 @@ export async function runCheck(command: string, options: { cwd: string; env: Nod
   if (result.exitCode === 0) return { ok: true, reason: '', output };
   if (result.exitCode === 127) return { ok: false, reason: `check command not found: ${command}`, output };
   if (result.timedOut) return { ok: false, reason: `check did not finish within ${options.timeoutMs} ms`, output };
-  if (result.isCanceled) return { ok: false, reason: 'check cancelled', output };
   return { ok: false, reason: `check failed (exit code ${result.exitCode ?? result.signal ?? '?'})`, output };
 }

@@ -11,7 +11,8 @@ export interface CliArgs {
 /** What the CLI should do: run baton, or print text (help, version) and exit 0. */
 export type CliRequest = { kind: 'run'; args: CliArgs } | { kind: 'print'; text: string };
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** Repeatable flags. No commander default: it would print `(default: [])` in the help. */
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** The flag table. Its help output is the reference the docs are checked against. */
 export function buildProgram(version: string): Command {
@@ -22,8 +23,8 @@ export function buildProgram(version: string): Command {
     .helpOption('-h, --help', 'show this help')
     .option('-p, --port <n>', 'public port baton holds', String(DEFAULTS.port))
     .option('--host <addr>', 'address to bind', DEFAULTS.host)
-    .option('-w, --watch <path>', 'file or folder to watch; repeatable (default: the config file named in the command with -c/--config/--config=FILE, else the current folder)', collect, [])
-    .option('--ignore <pattern>', 'paths to ignore; repeatable (editor temp files, .git and node_modules are always ignored)', collect, [])
+    .option('-w, --watch <path>', 'file or folder to watch; repeatable (default: the config file named in the command with -c/--config/--config=FILE, else the current folder)', collect)
+    .option('--ignore <pattern>', 'paths to ignore; repeatable (editor temp files, .git and node_modules are always ignored)', collect)
     .option('--health <path>', 'HTTP path polled on a new instance; ready = any status < 500', DEFAULTS.health)
     .option('--check <command>', 'run before starting a new instance; non-zero exit rejects the change')
     .option('--ready-timeout <ms>', 'how long a new instance may take to become healthy', String(DEFAULTS.readyTimeout))
@@ -79,8 +80,8 @@ export function parseCliArgs(argv: readonly string[], version: string): CliReque
         command,
         port: parseWholeNumber('--port', text('port'), '8080'),
         host: text('host'),
-        watch: o.watch as string[],
-        ignore: o.ignore as string[],
+        watch: (o.watch as string[] | undefined) ?? [],
+        ignore: (o.ignore as string[] | undefined) ?? [],
         health: text('health'),
         ...(o.check === undefined ? {} : { check: text('check') }),
         readyTimeout: parseWholeNumber('--ready-timeout', text('readyTimeout'), '30000'),
@@ -93,7 +94,11 @@ export function parseCliArgs(argv: readonly string[], version: string): CliReque
 }
 
 function commanderToUsage(err: CommanderError) {
-  const message = err.message.replace(/^error: /, '').replace(/\.$/, '');
+  // Commander may add "(Did you mean --x?)" on a second line: fold it into the hint.
+  const [first = '', ...rest] = err.message.split('\n');
+  const message = first.replace(/^error: /, '').replace(/\.$/, '');
+  const suggestion = /Did you mean (.+)\?/.exec(rest.join(' '))?.[1];
+  if (suggestion) return usageError(message, `did you mean ${suggestion}? Run baton --help for the list of options`);
   if (err.code === 'commander.excessArguments') {
     return usageError('unexpected arguments before --', 'put the gateway command after --, e.g. baton -p 8080 -- caddy run');
   }

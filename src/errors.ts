@@ -15,9 +15,7 @@ export type BatonErrorCode =
   /** The `--check` program is not on PATH / not a file. Exit code 2. */
   | 'E_CHECK_NOT_FOUND'
   /** Binding the public address failed for another reason. Exit code 1. */
-  | 'E_LISTEN'
-  /** Anything else that stops baton. Exit code 1. */
-  | 'E_FATAL';
+  | 'E_LISTEN';
 
 const USAGE_CODES: ReadonlySet<BatonErrorCode> = new Set([
   'E_USAGE',

@@ -16,7 +16,16 @@ export type BatonEvent =
   | { type: 'rejected'; gen: number; reason: string; output: string[]; serving: number | undefined }
   | { type: 'abandoned'; gen: number }
   | { type: 'draining'; gen: number; inflight: number }
-  | { type: 'stopped'; gen: number; ms: number; forced: boolean; drainTimedOut: boolean; cut: number }
+  | {
+      type: 'stopped';
+      gen: number;
+      ms: number;
+      /** SIGTERM was not enough: the process group was SIGKILLed after --stop-timeout. */
+      forced: boolean;
+      /** --drain-timeout passed with work in flight; `cut` says what was ended. */
+      drainTimedOut: boolean;
+      cut: { streams: number; requests: number; websockets: number };
+    }
   | { type: 'crashed'; gen: number; reason: string; output: string[]; restartInMs: number | undefined }
   | { type: 'shutdown'; signal: string | undefined }
   | { type: 'closed' }

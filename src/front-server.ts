@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
 import { BatonError } from './errors.js';
 import { Generation } from './generation.js';
+import { stripRequestHopHeaders, stripResponseHopHeaders } from './hop-headers.js';
 import { UnavailableError, type Router } from './router.js';
 
 export interface FrontServerOptions {
@@ -14,11 +15,12 @@ export interface FrontServerOptions {
 /** Methods that are safe to send twice (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /**
- * Retries of a body-less idempotent request. A reset (a keep-alive socket the gateway
- * closed as we reused it, or a gateway that died) is retried once on a fresh connection,
- * never on another pooled socket that may be just as dead. A refused connection never reached
- * the gateway, so it is retried up to three times, each after baton has noticed the
- * gateway is gone (or a second has passed), so the retry is routed to its successor.
+ * Retries of a body-less idempotent request, budgeted per error code (so at most four
+ * in all). A reset (a keep-alive socket the gateway closed as we reused it, or a gateway
+ * that died) is retried once on a fresh connection, never on another pooled socket that
+ * may be just as dead. A refused connection never reached the gateway, so it is retried
+ * up to three times, each after baton has noticed the gateway is gone (or a second has
+ * passed), so the retry is routed to its successor.
  */
 const RETRY_BUDGET: Readonly<Record<string, number>> = { ECONNRESET: 1, ECONNREFUSED: 3 };
 /** Longest wait for baton to notice a refusing gateway has exited before retrying anyway. */
@@ -40,8 +42,8 @@ export class FrontServer {
   readonly #options: FrontServerOptions;
   /** Client sockets whose upgrade went through: errors on them must not write an HTTP status. */
   readonly #upgraded = new WeakSet<Duplex>();
-  /** Requests retried on a one-off upstream connection; the client's keep-alive is theirs to keep. */
-  readonly #freshRetries = new WeakSet<http.IncomingMessage>();
+  /** The upstream response feeding each client response, so a drain timeout can end it cleanly. */
+  readonly #upstreams = new WeakMap<http.ServerResponse, http.IncomingMessage>();
   #closing = false;
   #closed: Promise<void> | undefined;
 
@@ -49,13 +51,16 @@ export class FrontServer {
     this.#options = options;
     this.#router = options.router;
     this.#proxy = createProxyServer({ xfwd: true });
-    this.#proxy.on('proxyRes', (proxyRes, req, res) => {
+    this.#proxy.on('proxyRes', (proxyRes, _req, res) => {
+      this.#upstreams.set(res, proxyRes);
       // An upstream that dies mid-body must not leave the client hanging.
       proxyRes.on('close', () => {
-        if (!proxyRes.complete) res.destroy();
+        if (!proxyRes.complete && !res.writableEnded) res.destroy();
       });
-      if (this.#closing) proxyRes.headers.connection = 'close';
-      else if (this.#freshRetries.has(req)) delete proxyRes.headers.connection;
+      // The client connection is baton's: its keep-alive follows the client and baton's state,
+      // never the gateway's (whose Keep-Alive hints describe the upstream socket).
+      stripResponseHopHeaders(proxyRes.headers);
+      proxyRes.headers.connection = this.#closing || !res.shouldKeepAlive ? 'close' : 'keep-alive';
     });
     this.#proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
       proxyReq.once('upgrade', () => this.#upgraded.add(socket));
@@ -97,6 +102,38 @@ export class FrontServer {
     await closed;
   }
 
+  /**
+   * The drain timeout passed: end what is still in flight on `gen` as cleanly as each
+   * kind allows. A streamed (chunked) response is ended properly, so an SSE client sees
+   * the stream end and reconnects to the new generation; a response that has not started
+   * gets a 504; a response with a fixed length can only be cut; a WebSocket gets a close
+   * frame (1001 going away).
+   */
+  cut(gen: Generation): CutCounts {
+    const counts: CutCounts = { streams: 0, requests: 0, websockets: 0 };
+    for (const res of [...gen.responses]) {
+      if (!res.headersSent) {
+        counts.requests++;
+        respond(res, 504, `baton: gateway generation ${gen.id} did not answer within --drain-timeout`);
+      } else if (res.getHeader('content-length') === undefined && !res.writableEnded) {
+        counts.streams++;
+        const upstream = this.#upstreams.get(res);
+        upstream?.unpipe(res);
+        upstream?.destroy();
+        res.end();
+      } else {
+        counts.requests++;
+        res.destroy();
+      }
+    }
+    for (const socket of [...gen.sockets]) {
+      counts.websockets++;
+      socket.end(WS_CLOSE_GOING_AWAY);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    }
+    return counts;
+  }
+
   #dispatch(req: http.IncomingMessage, res: http.ServerResponse, retries: Retries | undefined): void {
     const routed = this.#router.route();
     if (routed instanceof Generation) return this.#forward(req, res, routed, retries);
@@ -109,22 +146,20 @@ export class FrontServer {
   }
 
   #forward(req: http.IncomingMessage, res: http.ServerResponse, gen: Generation, retries: Retries | undefined): void {
-    gen.enter();
-    let counted = true;
+    gen.enter(res);
     const leave = (): void => {
-      if (!counted) return;
-      counted = false;
       res.off('close', leave);
-      gen.leave();
+      gen.leave(res);
     };
     res.on('close', leave);
+    if (retries === undefined) stripRequestHopHeaders(req.headers);
     // After a reset, a one-off connection (agent: false) rather than another pooled socket.
     const fresh = retries?.ECONNRESET !== undefined;
-    if (fresh) this.#freshRetries.add(req);
     this.#proxy.web(req, res, { target: gen.target, agent: fresh ? false : gen.agent }, (err: NodeJS.ErrnoException) => {
       if (res.headersSent) {
-        // Headers went out: no status can be sent any more, so end the client connection.
-        res.destroy();
+        // Headers went out: no status can be sent any more, so end the client connection
+        // (unless baton already ended the response cleanly, as a drain timeout does).
+        if (!res.writableEnded) res.destroy();
         return;
       }
       leave();
@@ -146,8 +181,8 @@ export class FrontServer {
     socket.on('error', () => socket.destroy());
     const proxyTo = (gen: Generation): void => {
       if (socket.destroyed) return;
-      gen.enter();
-      socket.once('close', () => gen.leave());
+      gen.enterSocket(socket);
+      socket.once('close', () => gen.leaveSocket(socket));
       this.#proxy.ws(req, socket, head, { target: gen.target }, (err: NodeJS.ErrnoException) => {
         if (this.#upgraded.has(socket)) return socket.destroy();
         rejectUpgrade(socket, 502, `baton: gateway generation ${gen.id} failed the upgrade (${err.code ?? err.message})`);
@@ -158,6 +193,16 @@ export class FrontServer {
     routed.then(proxyTo, (err: UnavailableError) => rejectUpgrade(socket, 503, `baton: ${err.message}`));
   }
 }
+
+/** What `cut` ended: streams ended cleanly, requests answered 504 or cut, WebSockets closed. */
+export interface CutCounts {
+  streams: number;
+  requests: number;
+  websockets: number;
+}
+
+/** An unmasked WebSocket close frame with status 1001 (going away). */
+const WS_CLOSE_GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
 
 function isReplayable(req: http.IncomingMessage): boolean {
   const length = req.headers['content-length'];

@@ -165,9 +165,21 @@ export function describeExit(exit: GatewayExit): string {
   return `exited with code ${exit.code}`;
 }
 
-const PORT_CLASH = /EADDRINUSE|address already in use|port is already allocated|bind: address/i;
+const PORT_CLASH = /EADDRINUSE|address already in use|port is already allocated/gi;
+/** How far from the clash message the port may be printed (error dumps span lines). */
+const NEAR = 400;
 
-/** True when a process that exited early looks like it lost a race for its port. */
-export function looksLikePortClash(lines: readonly string[]): boolean {
-  return lines.some((line) => PORT_CLASH.test(line));
+/**
+ * True when a process that exited early looks like it lost a race for *its* port: a
+ * clash message with the instance port printed near it. A clash on another port the
+ * gateway opens (metrics, admin) would clash again on any private port, so it is not one.
+ */
+export function looksLikePortClash(lines: readonly string[], port: number): boolean {
+  const text = lines.join('\n');
+  const ownPort = new RegExp(`(?<![0-9])${port}(?![0-9])`);
+  for (const match of text.matchAll(PORT_CLASH)) {
+    const from = Math.max(0, match.index - NEAR);
+    if (ownPort.test(text.slice(from, match.index + match[0].length + NEAR))) return true;
+  }
+  return false;
 }

@@ -1,8 +1,9 @@
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /**
  * The proxy's view of one gateway instance: where it listens, its own keep-alive
- * agent, and how much work is in flight on it. It knows nothing about the process.
+ * agent, and the work in flight on it. It knows nothing about the process.
  */
 export class Generation {
   readonly id: number;
@@ -15,7 +16,10 @@ export class Generation {
    * gateway idle timeouts, so a request rarely lands on a socket the gateway is closing.
    */
   readonly agent: http.Agent;
-  #inflight = 0;
+  /** Responses in flight (held until they close). */
+  readonly responses = new Set<http.ServerResponse>();
+  /** Upgraded client sockets (WebSockets) open on this generation. */
+  readonly sockets = new Set<Duplex>();
   #idleWaiters: Array<() => void> = [];
   #gone = false;
   readonly #goneWaiters = new Set<() => void>();
@@ -29,25 +33,28 @@ export class Generation {
 
   /** Requests and upgraded sockets currently using this generation. */
   get inflight(): number {
-    return this.#inflight;
+    return this.responses.size + this.sockets.size;
   }
 
-  enter(): void {
-    this.#inflight++;
+  enter(res: http.ServerResponse): void {
+    this.responses.add(res);
   }
 
-  leave(): void {
-    this.#inflight--;
-    if (this.#inflight === 0 && this.#idleWaiters.length > 0) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const wake of waiters) wake();
-    }
+  leave(res: http.ServerResponse): void {
+    if (this.responses.delete(res)) this.#maybeIdle();
+  }
+
+  enterSocket(socket: Duplex): void {
+    this.sockets.add(socket);
+  }
+
+  leaveSocket(socket: Duplex): void {
+    if (this.sockets.delete(socket)) this.#maybeIdle();
   }
 
   /** Resolves true when nothing is in flight, or false after `timeoutMs`. */
   whenIdle(timeoutMs: number): Promise<boolean> {
-    if (this.#inflight === 0) return Promise.resolve(true);
+    if (this.inflight === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const wake = (): void => {
         clearTimeout(timer);
@@ -84,5 +91,13 @@ export class Generation {
     this.#gone = true;
     this.agent.destroy();
     for (const wake of this.#goneWaiters) wake();
+  }
+
+  #maybeIdle(): void {
+    if (this.inflight === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
   }
 }

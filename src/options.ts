@@ -84,7 +84,7 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     ignore: [...(options.ignore ?? [])],
     health,
     check: options.check?.trim() ? options.check : undefined,
-    readyTimeout: checkDuration('--ready-timeout', options.readyTimeout ?? DEFAULTS.readyTimeout),
+    readyTimeout: checkDuration('--ready-timeout', options.readyTimeout ?? DEFAULTS.readyTimeout, 1),
     drainTimeout: checkDuration('--drain-timeout', options.drainTimeout ?? DEFAULTS.drainTimeout),
     stopTimeout: checkDuration('--stop-timeout', options.stopTimeout ?? DEFAULTS.stopTimeout),
     debounce: checkDuration('--debounce', options.debounce ?? DEFAULTS.debounce),
@@ -100,15 +100,22 @@ function checkPort(port: number): number {
   return port;
 }
 
-function checkDuration(flag: string, ms: number): number {
-  if (!Number.isInteger(ms) || ms < 0) {
-    throw usageError(`${flag} must be a whole number of milliseconds >= 0, got ${ms}`, `e.g. ${flag} 5000`);
+/** Node timers cannot wait longer than this (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function checkDuration(flag: string, ms: number, min = 0): number {
+  if (!Number.isInteger(ms) || ms < min || ms > MAX_TIMER_MS) {
+    throw usageError(`${flag} must be a whole number of milliseconds from ${min} to ${MAX_TIMER_MS}, got ${ms}`, `e.g. ${flag} 5000`);
   }
   return ms;
 }
 
+/** Programs whose `-c` is a script, not a config file. */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'fish', 'busybox']);
+
 /** The config file a gateway command names with `-c FILE`, `--config FILE` or `--config=FILE`. */
 export function findConfigFile(command: readonly string[]): string | undefined {
+  if (SHELLS.has(path.basename(command[0] ?? ''))) return undefined;
   for (let i = 1; i < command.length; i++) {
     const arg = command[i]!;
     if ((arg === '-c' || arg === '--config') && i + 1 < command.length) return command[i + 1];

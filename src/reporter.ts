@@ -61,7 +61,7 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'draining':
       return `baton  gen ${event.gen} draining (${event.inflight} in flight)`;
     case 'stopped': {
-      const drain = event.drainTimedOut ? `; --drain-timeout passed, ${event.cut} cut` : '';
+      const drain = event.drainTimedOut ? `; --drain-timeout passed: ${describeCut(event.cut)}` : '';
       const forced = event.forced ? '; ignored SIGTERM, killed after --stop-timeout' : '';
       return `baton  gen ${event.gen} stopped after ${event.ms} ms${drain}${forced}`;
     }
@@ -76,6 +76,15 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'warning':
       return `baton  warning: ${event.message}`;
   }
+}
+
+function describeCut(cut: { streams: number; requests: number; websockets: number }): string {
+  const parts = [
+    cut.streams > 0 ? `${cut.streams} stream${cut.streams === 1 ? '' : 's'} ended` : '',
+    cut.websockets > 0 ? `${cut.websockets} WebSocket${cut.websockets === 1 ? '' : 's'} closed` : '',
+    cut.requests > 0 ? `${cut.requests} request${cut.requests === 1 ? '' : 's'} cut` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(', ') : 'nothing was left';
 }
 
 function indent(lines: readonly string[]): string {

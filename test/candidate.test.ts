@@ -63,7 +63,7 @@ describe('starting a candidate', () => {
     await baton.serving(1);
     writeConfig(config, { version: 'v2', wrongPort: true });
     const rejected = await baton.waitFor((e) => e.type === 'rejected' && e.gen === 2);
-    expect(rejected.reason).toMatch(/^not healthy within 500 ms \(GET \/: nothing listening on port \d+\); does the gateway listen on \{port\} or \$PORT\?$/);
+    expect(rejected.reason).toMatch(/^not healthy within 500 ms \(GET \/: nothing listening on port \d+\); does the gateway listen on 127\.0\.0\.1 \(or all addresses\) at \{port\} or \$PORT\?$/);
     expect(rejected.serving).toBe(1);
     const pids = baton.gatewayPids();
     expect(isAlive(pids[0]!)).toBe(true);

@@ -37,6 +37,9 @@ const cases: Array<{ name: string; args: () => string[]; code: number; message: 
   { name: 'port out of range', args: () => ['--port', '70000', ...gateway()], code: 2, message: /^baton: --port must be a whole number from 0 to 65535, got 70000/ },
   { name: 'non-numeric timeout', args: () => ['--ready-timeout', 'soon', ...gateway()], code: 2, message: /^baton: --ready-timeout must be a whole number >= 0, got "soon"/ },
   { name: 'negative timeout', args: () => ['--drain-timeout', '-1', ...gateway()], code: 2, message: /^baton: --drain-timeout must be a whole number >= 0, got "-1"/ },
+  { name: 'zero ready timeout', args: () => ['--ready-timeout', '0', ...gateway()], code: 2, message: /^baton: --ready-timeout must be a whole number of milliseconds from 1 to 2147483647, got 0/ },
+  { name: 'timeout beyond what timers can wait', args: () => ['--stop-timeout', '9999999999', ...gateway()], code: 2, message: /^baton: --stop-timeout must be a whole number of milliseconds from 0 to 2147483647, got 9999999999/ },
+  { name: 'misspelt flag', args: () => ['--jsn', ...gateway()], code: 2, message: /^baton: unknown option '--jsn' — did you mean --json\? Run baton --help/ },
   { name: 'fractional debounce', args: () => ['--debounce', '1.5', ...gateway()], code: 2, message: /^baton: --debounce must be a whole number >= 0, got "1.5"/ },
   { name: 'health not a path', args: () => ['-p', '0', '--health', 'health', ...gateway()], code: 2, message: /^baton: --health must be a path starting with \/, got "health"/ },
   {

@@ -46,6 +46,7 @@ describe('proxying', () => {
 
   it('answers 503 with the reason when nothing becomes healthy within --ready-timeout', async () => {
     const { url } = await started({ version: 'never', neverHealthy: true }, ['--ready-timeout', '400']);
+    await baton!.waitFor((e) => e.type === 'starting');
     const reply = await request(url);
     expect(reply.status).toBe(503);
     expect(reply.body).toMatch(/^baton: no gateway instance is serving: generation 1 not healthy within 400 ms \(GET \/: GET \/ answered 503\)/);

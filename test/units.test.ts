@@ -18,6 +18,8 @@ describe('findConfigFile', () => {
     [['tool', '-c=x.yaml'], 'x.yaml'],
     [['node', 'server.js'], undefined],
     [['gw', '-c'], undefined],
+    [['sh', '-c', 'exec gw'], undefined],
+    [['/bin/bash', '-c', 'gw --config x'], undefined],
   ])('%j → %s', (command, expected) => {
     expect(findConfigFile(command)).toBe(expected);
   });
@@ -38,10 +40,13 @@ describe('command helpers', () => {
     expect(checkProgram('test -f x')).toBeUndefined();
     expect(checkProgram('FOO=1 lint')).toBeUndefined();
   });
-  it('recognises port clashes in gateway output', () => {
-    expect(looksLikePortClash(['listen tcp :8080: bind: address already in use'])).toBe(true);
-    expect(looksLikePortClash(['Error: listen EADDRINUSE: address already in use 127.0.0.1:4000'])).toBe(true);
-    expect(looksLikePortClash(['ERROR parsing the configuration file'])).toBe(false);
+  it('recognises a clash on the instance port, not on another port the gateway opens', () => {
+    expect(looksLikePortClash(['listen tcp :8080: bind: address already in use'], 8080)).toBe(true);
+    expect(looksLikePortClash(['Error: listen EADDRINUSE: address already in use 127.0.0.1:4000'], 4000)).toBe(true);
+    expect(looksLikePortClash(['listen tcp 127.0.0.1:2019: bind: address already in use'], 4000)).toBe(false);
+    expect(looksLikePortClash(['listen tcp :40001: bind: address already in use'], 4000)).toBe(false);
+    expect(looksLikePortClash(["  code: 'EADDRINUSE',", '  errno: -98,', "  address: '127.0.0.1',", '  port: 4000'], 4000)).toBe(true);
+    expect(looksLikePortClash(['ERROR parsing the configuration file'], 4000)).toBe(false);
   });
 });
 
@@ -158,7 +163,7 @@ describe('reporter', () => {
     { type: 'rejected', gen: 3, reason: 'exited with code 1 before becoming healthy', output: ['ERROR parsing'], serving: 2 },
     { type: 'abandoned', gen: 4 },
     { type: 'draining', gen: 1, inflight: 3 },
-    { type: 'stopped', gen: 1, ms: 40, forced: true, drainTimedOut: true, cut: 2 },
+    { type: 'stopped', gen: 1, ms: 40, forced: true, drainTimedOut: true, cut: { streams: 2, requests: 0, websockets: 1 } },
     { type: 'crashed', gen: 2, reason: 'exited with code 2', output: [], restartInMs: 100 },
     { type: 'shutdown', signal: 'SIGINT' },
     { type: 'closed' },
@@ -170,6 +175,9 @@ describe('reporter', () => {
       expect(line, event.type).toBeTruthy();
       if ('gen' in event) expect(line).toContain(`gen ${event.gen}`);
     }
+  });
+  it('says what a drain timeout ended', () => {
+    expect(formatEvent(all[10]!, '/p')).toBe('baton  gen 1 stopped after 40 ms; --drain-timeout passed: 2 streams ended, 1 WebSocket closed; ignored SIGTERM, killed after --stop-timeout');
   });
   it('says who keeps serving after a rejection, and shows the gateway output', () => {
     expect(formatEvent(all[7]!, '/p')).toBe('baton  gen 3 rejected: exited with code 1 before becoming healthy — gen 2 keeps serving\n  │ ERROR parsing');
