@@ -32,3 +32,26 @@ export type BatonEvent =
   | { type: 'warning'; message: string };
 
 export type BatonEventType = BatonEvent['type'];
+
+/** Every event type, for docs and tools; the compiler checks it matches the union. */
+export const EVENT_TYPES = [
+  'listening',
+  'change',
+  'reload',
+  'starting',
+  'output',
+  'port-clash',
+  'serving',
+  'rejected',
+  'abandoned',
+  'draining',
+  'stopped',
+  'crashed',
+  'shutdown',
+  'closed',
+  'warning',
+] as const satisfies readonly BatonEventType[];
+
+type Missing = Exclude<BatonEventType, (typeof EVENT_TYPES)[number]>;
+/** Fails to compile when an event type is added to the union but not to EVENT_TYPES. */
+export const EVENT_TYPES_COMPLETE: Missing extends never ? true : Missing = true;

@@ -39,7 +39,7 @@ export function createReporter(options: ReporterOptions): (event: BatonEvent) =>
 export function formatEvent(event: BatonEvent, cwd: string): string | undefined {
   switch (event.type) {
     case 'listening':
-      return `baton  listening on ${event.url} → ${event.command.join(' ')}  (watching ${event.watch.map((p) => shortPath(p, cwd)).join(', ')})`;
+      return `baton  listening on ${event.url} → ${event.command.join(' ')}\nbaton  watching ${event.watch.map((p) => shortPath(p, cwd)).join(', ')}: save a change there to reload`;
     case 'change':
       return `baton  changed: ${event.files.map((p) => shortPath(p, cwd)).join(', ')}`;
     case 'reload':
