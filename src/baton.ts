@@ -63,6 +63,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       ignore: this.options.ignore,
       cwd: this.options.cwd,
       debounceMs: this.options.debounce,
+      poll: this.options.poll,
     });
     this.#watcher.on('change', (files) => {
       this.#emit({ type: 'change', files });

@@ -31,6 +31,7 @@ export function buildProgram(version: string): Command {
     .option('--drain-timeout <ms>', 'how long the old instance may finish in-flight work', String(DEFAULTS.drainTimeout))
     .option('--stop-timeout <ms>', 'SIGTERM to SIGKILL grace for a stopping instance', String(DEFAULTS.stopTimeout))
     .option('--debounce <ms>', 'quiet time after a change before reloading', String(DEFAULTS.debounce))
+    .addOption(new Option('--poll', 'poll files for changes instead of waiting for file-system events (bind mounts, network folders)'))
     .addOption(new Option('--json', 'one JSON object per line instead of human output'))
     .addOption(new Option('-q, --quiet', 'only errors'))
     .addHelpText(
@@ -88,6 +89,7 @@ export function parseCliArgs(argv: readonly string[], version: string): CliReque
         drainTimeout: parseWholeNumber('--drain-timeout', text('drainTimeout'), '30000'),
         stopTimeout: parseWholeNumber('--stop-timeout', text('stopTimeout'), '5000'),
         debounce: parseWholeNumber('--debounce', text('debounce'), '100'),
+        poll: o.poll === true,
       },
     },
   };

@@ -31,6 +31,8 @@ export interface BatonOptions {
   stopTimeout?: number;
   /** Quiet time after a change before reloading, in ms. @default 100 */
   debounce?: number;
+  /** Poll files (every 100 ms) instead of waiting for file-system events, which bind mounts and network folders may not deliver. @default false */
+  poll?: boolean;
   /** Folder the gateway and the check run in; relative paths resolve against it. @default process.cwd() */
   cwd?: string;
   /** Environment for the gateway and the check. @default process.env */
@@ -50,6 +52,7 @@ export interface ResolvedOptions {
   drainTimeout: number;
   stopTimeout: number;
   debounce: number;
+  poll: boolean;
   cwd: string;
   env: NodeJS.ProcessEnv;
 }
@@ -88,6 +91,7 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     drainTimeout: checkDuration('--drain-timeout', options.drainTimeout ?? DEFAULTS.drainTimeout),
     stopTimeout: checkDuration('--stop-timeout', options.stopTimeout ?? DEFAULTS.stopTimeout),
     debounce: checkDuration('--debounce', options.debounce ?? DEFAULTS.debounce),
+    poll: options.poll ?? false,
     cwd,
     env: options.env ?? process.env,
   };

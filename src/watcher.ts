@@ -11,7 +11,12 @@ export interface WatcherOptions {
   ignore: readonly string[];
   cwd: string;
   debounceMs: number;
+  /** Stat files on an interval instead of relying on file-system events. */
+  poll: boolean;
 }
+
+/** How often polling stats the watched files. */
+export const POLL_INTERVAL_MS = 100;
 
 type WatcherEvents = {
   /** The content of these files differs from what was last seen. */
@@ -53,6 +58,9 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
       ignored: ignoreRules(this.#options.ignore, this.#options.cwd, this.#options.paths),
       ignoreInitial: false,
       atomic: true,
+      usePolling: this.#options.poll,
+      interval: POLL_INTERVAL_MS,
+      binaryInterval: POLL_INTERVAL_MS,
     });
     this.#watcher = watcher;
     watcher.on('error', (err) => this.emit('error', err instanceof Error ? err : new Error(String(err))));

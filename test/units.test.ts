@@ -110,7 +110,7 @@ describe('output lines', () => {
 describe('CLI arguments', () => {
   it('parses the full contract', () => {
     const request = parseCliArgs(
-      ['-p', '9000', '--host', '0.0.0.0', '-w', 'a', '-w', 'b', '--ignore', '*.log', '--health', '/__health', '--check', 'gw check', '--ready-timeout', '1', '--drain-timeout', '2', '--stop-timeout', '3', '--debounce', '4', '--json', '-q', '--', 'gw', 'run', '-p', '{port}'],
+      ['-p', '9000', '--host', '0.0.0.0', '-w', 'a', '-w', 'b', '--ignore', '*.log', '--health', '/__health', '--check', 'gw check', '--ready-timeout', '1', '--drain-timeout', '2', '--stop-timeout', '3', '--debounce', '4', '--poll', '--json', '-q', '--', 'gw', 'run', '-p', '{port}'],
       '1.0.0',
     );
     expect(request).toEqual({
@@ -130,6 +130,7 @@ describe('CLI arguments', () => {
           drainTimeout: 2,
           stopTimeout: 3,
           debounce: 4,
+          poll: true,
         },
       },
     });
