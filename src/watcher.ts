@@ -17,6 +17,8 @@ export interface WatcherOptions {
 
 /** How often polling stats the watched files. */
 export const POLL_INTERVAL_MS = 100;
+/** How often a watched root that vanished is looked for again. */
+const ROOT_RETURN_MS = 100;
 
 type WatcherEvents = {
   /** The content of these files differs from what was last seen. */
@@ -37,6 +39,8 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #watcher: FSWatcher | undefined;
+  /** Watched roots that vanished (deleted, or their folder renamed), each with the timer looking for it. */
+  readonly #vanished = new Map<string, NodeJS.Timeout>();
   #closed = false;
 
   constructor(options: WatcherOptions) {
@@ -72,6 +76,7 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
       watcher.once('ready', () => {
         watcher.off('add', onInitialAdd);
         for (const event of ['add', 'change', 'unlink'] as const) watcher.on(event, (file: string) => this.#touched(file));
+        for (const event of ['unlink', 'unlinkDir'] as const) watcher.on(event, (file: string) => this.#maybeRootVanished(file));
         resolve();
       });
     });
@@ -82,8 +87,31 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
+    for (const timer of this.#vanished.values()) clearInterval(timer);
+    this.#vanished.clear();
     await this.#watcher?.close();
     await this.#flushing;
+  }
+
+  /**
+   * chokidar stops watching a root that disappears. Look for it until it is back, then
+   * watch it again: its files come back as additions and are compared as usual.
+   */
+  #maybeRootVanished(file: string): void {
+    if (this.#closed || !this.#options.paths.includes(file) || this.#vanished.has(file)) return;
+    const timer = setInterval(() => {
+      void stat(file).then(
+        () => {
+          clearInterval(timer);
+          this.#vanished.delete(file);
+          if (this.#closed) return;
+          this.#watcher?.unwatch(file);
+          this.#watcher?.add(file);
+        },
+        () => {},
+      );
+    }, ROOT_RETURN_MS);
+    this.#vanished.set(file, timer);
   }
 
   #touched(file: string): void {
