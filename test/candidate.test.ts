@@ -70,6 +70,20 @@ describe('starting a candidate', () => {
     expect(isAlive(pids[1]!)).toBe(false);
   });
 
+  it('a candidate that never becomes healthy is rejected after --ready-timeout and its process stopped; the old one keeps serving', async () => {
+    const config = tmp.file('gateway.json');
+    writeConfig(config, { version: 'v1' });
+    baton = BatonProcess.start(['-p', '0', '--debounce', '20', '--ready-timeout', '500', '-w', config, '--', 'node', FIXTURE, config]);
+    const url = await baton.url();
+    await baton.serving(1);
+    writeConfig(config, { version: 'v2', neverHealthy: true });
+    const rejected = await baton.waitFor((e) => e.type === 'rejected' && e.gen === 2);
+    expect(rejected.reason).toMatch(/^not healthy within 500 ms \(GET \/: GET \/ answered 503\)/);
+    expect(rejected.serving).toBe(1);
+    expect(isAlive(baton.gatewayPids()[1]!)).toBe(false);
+    expect((await getJson(url)).version).toBe('v1');
+  });
+
   it('--quiet prints only errors', async () => {
     const config = tmp.file('gateway.json');
     writeConfig(config, { version: 'v1' });

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
 import { sleep, tempDir, writeConfig } from './helpers/files.js';
+import { request } from './helpers/http.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let baton: BatonProcess | undefined;
@@ -119,6 +120,19 @@ describe('long-lived connections across a reload', () => {
     const stopped = await baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
     expect(stopped.drainTimedOut).toBe(true);
     expect(stopped.cut).toEqual({ streams: 0, requests: 0, websockets: 1 });
+  });
+
+  it('a request still unanswered at --drain-timeout gets a 504 that names the generation', async () => {
+    const { url, config } = await start(['--drain-timeout', '300']);
+    const slow = request(`${url}/slow?ms=5000`);
+    await sleep(100);
+    writeConfig(config, { version: 'v2' });
+    await baton!.serving(2);
+    const reply = await slow;
+    expect(reply.status).toBe(504);
+    expect(reply.body).toBe('baton: gateway generation 1 did not answer within --drain-timeout\n');
+    const stopped = await baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+    expect(stopped.cut).toEqual({ streams: 0, requests: 1, websockets: 0 });
   });
 
   it('a request body still uploading at the switch completes on the generation that accepted it', async () => {
