@@ -62,6 +62,11 @@ export class FrontServer {
       stripResponseHopHeaders(proxyRes.headers);
       proxyRes.headers.connection = this.#closing || !res.shouldKeepAlive ? 'close' : 'keep-alive';
     });
+    // http-proxy-3 re-emits a client socket's errors (a WebSocket client that resets, say)
+    // as its own 'error' event; unheard, that would throw. The socket is done: close it.
+    this.#proxy.on('error', (_err, _req, resOrSocket) => {
+      resOrSocket.destroy();
+    });
     this.#proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
       proxyReq.once('upgrade', () => this.#upgraded.add(socket));
     });

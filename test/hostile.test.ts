@@ -135,6 +135,19 @@ describe('hostile and malformed client input', () => {
     expect((await getJson(url)).version).toBe(`v${generation}`);
   });
 
+  it('a WebSocket client that vanishes mid-session leaves no upstream socket counted', async () => {
+    for (let i = 0; i < 3; i++) {
+      const socket = net.connect(port, '127.0.0.1', () =>
+        socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'),
+      );
+      socket.on('error', () => {});
+      await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+      socket.resetAndDestroy();
+    }
+    await sleep(100);
+    await reloadDrainsCleanly();
+  });
+
   it('error answers name the problem without internal addresses or stack traces', async () => {
     const reset = await request(`${url}/reset`);
     expect(reset.status).toBe(502);
