@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatonProcess, FIXTURE, isAlive, type Event } from './helpers/baton-process.js';
 import { sleep, tempDir, writeConfig, writeText } from './helpers/files.js';
-import { getJson } from './helpers/http.js';
+import { getJson, waitForVersion } from './helpers/http.js';
 import { Load } from './helpers/load.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -128,12 +128,4 @@ function maxAliveFromEvents(events: Event[]): number {
     max = Math.max(max, alive.size);
   }
   return max;
-}
-
-async function waitForVersion(url: string, version: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if ((await getJson(url)).version === version) return;
-    await sleep(25);
-  }
-  throw new Error(`version ${version} never served`);
 }

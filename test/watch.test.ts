@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
 import { saveAtomically, sleep, tempDir, writeConfig } from './helpers/files.js';
-import { getJson } from './helpers/http.js';
+import { getJson, waitForVersion } from './helpers/http.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let baton: BatonProcess | undefined;
@@ -67,8 +67,6 @@ describe('watching', () => {
     renameSync(config, tmp.file('moved-away.bak'));
     await sleep(150);
     writeConfig(config, { version: 'v2' });
-    await baton.waitFor((e) => e.type === 'serving' && (e.gen as number) >= 2);
-    await sleep(300);
-    expect((await getJson(url)).version).toBe('v2');
+    await waitForVersion(url, 'v2');
   });
 });

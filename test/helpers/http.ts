@@ -27,3 +27,14 @@ export async function getJson(url: string): Promise<Record<string, unknown>> {
   if (reply.status !== 200) throw new Error(`GET ${url} → ${reply.status}: ${reply.body}`);
   return JSON.parse(reply.body) as Record<string, unknown>;
 }
+
+/** Polls GET / until the fixture answers with `version`; throws after ~10 s. */
+export async function waitForVersion(url: string, version: string): Promise<void> {
+  let seen: unknown;
+  for (let i = 0; i < 400; i++) {
+    seen = (await getJson(url).catch((err: Error) => ({ version: err.message }))).version;
+    if (seen === version) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`version ${version} never served (last seen: ${String(seen)})`);
+}
