@@ -97,6 +97,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     }
     this.#url = bound.url;
     this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch });
+    if (this.options.preset) this.#emit({ type: 'preset', name: this.options.preset, applied: this.options.presetApplied });
+    for (const message of this.options.warnings) this.#emit({ type: 'warning', message });
     this.#request('start');
     return bound;
   }
@@ -227,7 +229,9 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     }
     if (superseded.aborted) return { kind: 'aborted' };
     if (candidate.exit) {
-      return { kind: 'failed', reason: `${describeExit(candidate.exit)} before becoming healthy`, portClash: looksLikePortClash(candidate.tail(), candidate.port) };
+      const said = errorLine(candidate.tail());
+      const reason = `${describeExit(candidate.exit)} before becoming healthy${said ? `: ${said}` : ''}`;
+      return { kind: 'failed', reason, portClash: looksLikePortClash(candidate.tail(), candidate.port) };
     }
     return {
       kind: 'failed',
@@ -323,6 +327,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #emit(event: BatonEvent): void {
     this.emit('event', event);
   }
+}
+
+/** The gateway's own last error line (KrakenD's `ERROR parsing …`, a panic), to put in the reason. */
+function errorLine(output: readonly string[]): string | undefined {
+  const line = output.findLast((l) => /\b(error|fatal|panic)\b/i.test(l));
+  return line?.trim().slice(0, 300);
 }
 
 function unavailableText(gen: number, why: string, output: string[]): string {

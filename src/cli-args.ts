@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { usageError } from './errors.js';
+import { CONFIG_FILE_NAME, loadConfigFile, type ConfigValues } from './config-file.js';
 import { DEFAULTS, parseWholeNumber, type BatonOptions } from './options.js';
+import { PRESET_CHOICES, PRESET_SUMMARY } from './presets/index.js';
 
 export interface CliArgs {
   options: BatonOptions;
@@ -31,6 +33,8 @@ export function buildProgram(version: string): Command {
     .option('--drain-timeout <ms>', 'how long the old instance may finish in-flight work', String(DEFAULTS.drainTimeout))
     .option('--stop-timeout <ms>', 'SIGTERM to SIGKILL grace for a stopping instance', String(DEFAULTS.stopTimeout))
     .option('--debounce <ms>', 'quiet time after a change before reloading', String(DEFAULTS.debounce))
+    .option('--preset <name>', `gateway preset: ${PRESET_CHOICES.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (auto detects it from the command)`, 'auto')
+    .option('--config <file>', `baton config file (default: ${CONFIG_FILE_NAME} in the working folder, if there is one)`)
     .addOption(new Option('--poll', 'poll files for changes instead of waiting for file-system events (bind mounts, network folders)'))
     .addOption(new Option('--json', 'one JSON object per line instead of human output'))
     .addOption(new Option('-q, --quiet', 'only errors'))
@@ -43,14 +47,25 @@ Keys while running in a terminal: r reloads. Signals: SIGHUP reloads; SIGINT/SIG
 shut down gracefully, a second one stops at once.
 Exit codes: 0 clean shutdown, 1 fatal runtime error, 2 usage error.
 
+${presetHelp()}
+
 Examples:
   baton -- caddy run --config Caddyfile --adapter caddyfile
-  baton --health /__health -- krakend run -c krakend.json -p {port}`,
+  baton -- krakend run -c krakend.json          (the krakend preset adds -p {port}, /__health, krakend check)`,
     );
 }
 
+/** The presets section of the help: exactly what each preset sets. */
+export function presetHelp(): string {
+  const lines = ['Presets (what you set with flags or the config file always wins):'];
+  for (const [name, items] of Object.entries(PRESET_SUMMARY)) {
+    lines.push(`  ${name}`, ...items.map((item) => `    - ${item}`));
+  }
+  return lines.join('\n');
+}
+
 /** Parses argv (without node and script) into options, or throws a BatonError (E_USAGE). */
-export function parseCliArgs(argv: readonly string[], version: string): CliRequest {
+export function parseCliArgs(argv: readonly string[], version: string, cwd = process.cwd()): CliRequest {
   const split = argv.indexOf('--');
   const own = split === -1 ? [...argv] : argv.slice(0, split);
   const command = split === -1 ? [] : argv.slice(split + 1);
@@ -67,32 +82,59 @@ export function parseCliArgs(argv: readonly string[], version: string): CliReque
     }
     throw err;
   }
-  if (command.length === 0) {
-    throw usageError(split === -1 ? 'no gateway command given' : 'no gateway command after --', 'put the command after --, e.g. baton -- caddy run --config Caddyfile');
+  const flags = givenFlags(program);
+  const fromFile = loadConfigFile(flags.config as string | undefined, cwd);
+  // Flags win over the file; a command after -- wins over the file's.
+  const values: ConfigValues = { ...fromFile?.values, ...flags };
+  const gateway = command.length > 0 ? command : ((values.command as string[] | undefined) ?? []);
+  if (gateway.length === 0) {
+    const where = fromFile ? ` (nor a "command" in ${fromFile.file})` : '';
+    throw usageError(`${split === -1 ? 'no gateway command given' : 'no gateway command after --'}${where}`, 'put the command after --, e.g. baton -- caddy run --config Caddyfile');
   }
-  const o = program.opts<Record<string, string | string[] | boolean | undefined>>();
-  const text = (key: string): string => String(o[key]);
   return {
     kind: 'run',
     args: {
-      json: o.json === true,
-      quiet: o.quiet === true,
+      json: values.json === true,
+      quiet: values.quiet === true,
       options: {
-        command,
-        port: parseWholeNumber('--port', text('port'), '8080'),
-        host: text('host'),
-        watch: (o.watch as string[] | undefined) ?? [],
-        ignore: (o.ignore as string[] | undefined) ?? [],
-        health: text('health'),
-        ...(o.check === undefined ? {} : { check: text('check') }),
-        readyTimeout: parseWholeNumber('--ready-timeout', text('readyTimeout'), '30000'),
-        drainTimeout: parseWholeNumber('--drain-timeout', text('drainTimeout'), '30000'),
-        stopTimeout: parseWholeNumber('--stop-timeout', text('stopTimeout'), '5000'),
-        debounce: parseWholeNumber('--debounce', text('debounce'), '100'),
-        poll: o.poll === true,
-      },
+        command: gateway,
+        ...pick(values, ['host', 'health', 'check', 'preset'], 'string'),
+        ...pick(values, ['watch', 'ignore'], 'array'),
+        ...pick(values, ['port', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce'], 'number'),
+        ...pick(values, ['poll'], 'boolean'),
+      } as BatonOptions,
     },
   };
+}
+
+/** Long flag names by attribute, for error messages (`readyTimeout` → `--ready-timeout`). */
+const NUMERIC_FLAGS: Record<string, [flag: string, example: string]> = {
+  port: ['--port', '8080'],
+  readyTimeout: ['--ready-timeout', '30000'],
+  drainTimeout: ['--drain-timeout', '30000'],
+  stopTimeout: ['--stop-timeout', '5000'],
+  debounce: ['--debounce', '100'],
+};
+
+/** Only the flags the user typed (commander's defaults are for the help text), numbers parsed. */
+function givenFlags(program: Command): ConfigValues {
+  const given: ConfigValues = {};
+  for (const [key, value] of Object.entries(program.opts<Record<string, string | string[] | boolean>>())) {
+    if (program.getOptionValueSource(key) !== 'cli') continue;
+    const numeric = NUMERIC_FLAGS[key];
+    given[key] = numeric && typeof value === 'string' ? parseWholeNumber(numeric[0], value, numeric[1]) : value;
+  }
+  return given;
+}
+
+function pick(values: ConfigValues, keys: readonly string[], kind: 'string' | 'number' | 'boolean' | 'array'): Partial<BatonOptions> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = values[key];
+    if (value === undefined) continue;
+    if (kind === 'array' ? Array.isArray(value) : typeof value === kind) out[key] = value;
+  }
+  return out as Partial<BatonOptions>;
 }
 
 function commanderToUsage(err: CommanderError) {

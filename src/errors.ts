@@ -14,6 +14,8 @@ export type BatonErrorCode =
   | 'E_GATEWAY_NOT_FOUND'
   /** The `--check` program is not on PATH / not a file. Exit code 2. */
   | 'E_CHECK_NOT_FOUND'
+  /** The config file is missing (when named), not JSON, or does not match the schema. Exit code 2. */
+  | 'E_CONFIG_FILE'
   /** Binding the public address failed for another reason. Exit code 1. */
   | 'E_LISTEN';
 
@@ -22,6 +24,7 @@ const USAGE_CODES: ReadonlySet<BatonErrorCode> = new Set([
   'E_WATCH_PATH',
   'E_GATEWAY_NOT_FOUND',
   'E_CHECK_NOT_FOUND',
+  'E_CONFIG_FILE',
 ]);
 
 export class BatonError extends Error {

@@ -7,6 +7,7 @@ export type ReloadReason = 'start' | 'change' | 'manual' | 'crash';
  */
 export type BatonEvent =
   | { type: 'listening'; url: string; port: number; command: readonly string[]; watch: readonly string[] }
+  | { type: 'preset'; name: string; applied: string[] }
   | { type: 'change'; files: string[] }
   | { type: 'reload'; source: 'signal' | 'key' | 'api' }
   | { type: 'starting'; gen: number; port: number; pid: number | undefined; reason: ReloadReason }
@@ -36,6 +37,7 @@ export type BatonEventType = BatonEvent['type'];
 /** Every event type, for docs and tools; the compiler checks it matches the union. */
 export const EVENT_TYPES = [
   'listening',
+  'preset',
   'change',
   'reload',
   'starting',

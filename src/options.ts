@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { usageError } from './errors.js';
+import { choosePreset, type PresetChoice, type PresetName, type PresetSettings } from './presets/index.js';
 
 /** What a caller of the API (or the CLI, after parsing flags) gives baton. */
 export interface BatonOptions {
@@ -37,6 +38,11 @@ export interface BatonOptions {
   cwd?: string;
   /** Environment for the gateway and the check. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Gateway preset: `auto` detects KrakenD or Caddy from the command, `none` turns presets
+   * off. A preset only fills in what these options leave unset. @default 'auto'
+   */
+  preset?: PresetChoice;
 }
 
 /** Options after defaults and validation: what the rest of baton reads. */
@@ -55,6 +61,12 @@ export interface ResolvedOptions {
   poll: boolean;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The preset applied, if any. */
+  preset: PresetName | undefined;
+  /** What the preset filled in, for the start-up report. */
+  presetApplied: string[];
+  /** Things to tell the user at start (from the preset). */
+  warnings: string[];
 }
 
 export const DEFAULTS = {
@@ -73,28 +85,49 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     throw usageError('no gateway command given', 'put it after --, e.g. baton -- caddy run --config Caddyfile');
   }
   const cwd = path.resolve(options.cwd ?? process.cwd());
+  const env = options.env ?? process.env;
   const port = checkPort(options.port ?? DEFAULTS.port);
-  const health = options.health ?? DEFAULTS.health;
+  const preset = choosePreset(options.preset ?? 'auto', options.command);
+  const given = preset?.settings({ command: options.command, cwd, env }) ?? {};
+  const applied = presetReport(given, options);
+  const command = given.command ?? [...options.command];
+  const health = options.health ?? given.health ?? DEFAULTS.health;
   if (!health.startsWith('/')) {
     throw usageError(`--health must be a path starting with /, got "${health}"`, 'e.g. --health /__health');
   }
-  const watch = options.watch?.length ? options.watch : [findConfigFile(options.command) ?? '.'];
+  const watch = options.watch?.length ? options.watch : given.watch?.length ? given.watch : [findConfigFile(command) ?? '.'];
+  // An explicit empty --check turns a preset's check off.
+  const check = options.check !== undefined ? options.check.trim() || undefined : given.check;
   return {
-    command: [...options.command],
+    command,
     port,
     host: options.host ?? DEFAULTS.host,
     watch: watch.map((p) => path.resolve(cwd, p)),
-    ignore: [...(options.ignore ?? [])],
+    ignore: [...(options.ignore ?? []), ...(given.ignore ?? [])],
     health,
-    check: options.check?.trim() ? options.check : undefined,
+    check,
     readyTimeout: checkDuration('--ready-timeout', options.readyTimeout ?? DEFAULTS.readyTimeout, 1),
     drainTimeout: checkDuration('--drain-timeout', options.drainTimeout ?? DEFAULTS.drainTimeout),
     stopTimeout: checkDuration('--stop-timeout', options.stopTimeout ?? DEFAULTS.stopTimeout),
     debounce: checkDuration('--debounce', options.debounce ?? DEFAULTS.debounce),
     poll: options.poll ?? false,
     cwd,
-    env: options.env ?? process.env,
+    env,
+    preset: preset?.name,
+    presetApplied: applied,
+    warnings: given.warnings ?? [],
   };
+}
+
+/** What the preset actually decided (settings the user's own options overrode are left out). */
+function presetReport(given: PresetSettings, options: BatonOptions): string[] {
+  const applied: string[] = [];
+  if (given.command) applied.push(`command: ${given.command.join(' ')}`);
+  if (given.health && options.health === undefined) applied.push(`health: ${given.health}`);
+  if (given.check && options.check === undefined) applied.push(`check: ${given.check}`);
+  if (given.watch?.length && !options.watch?.length) applied.push(`watch: ${given.watch.join(', ')}`);
+  if (given.ignore?.length) applied.push(`ignore: ${given.ignore.join(', ')}`);
+  return applied;
 }
 
 function checkPort(port: number): number {

@@ -40,6 +40,8 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
   switch (event.type) {
     case 'listening':
       return `baton  listening on ${event.url} → ${event.command.join(' ')}\nbaton  watching ${event.watch.map((p) => shortPath(p, cwd)).join(', ')}: save a change there to reload`;
+    case 'preset':
+      return `baton  ${event.name} preset: ${event.applied.length > 0 ? event.applied.join('; ') : 'nothing to add'} (--preset none turns it off)`;
     case 'change':
       return `baton  changed: ${event.files.map((p) => shortPath(p, cwd)).join(', ')}`;
     case 'reload':

@@ -155,6 +155,7 @@ describe('CLI arguments', () => {
 describe('reporter', () => {
   const all: BatonEvent[] = [
     { type: 'listening', url: 'http://127.0.0.1:8080', port: 8080, command: ['gw'], watch: ['/p/k.json'] },
+    { type: 'preset', name: 'krakend', applied: ['health: /__health'] },
     { type: 'change', files: ['/p/k.json'] },
     { type: 'reload', source: 'signal' },
     { type: 'starting', gen: 2, port: 4000, pid: 1, reason: 'change' },
@@ -178,10 +179,10 @@ describe('reporter', () => {
     }
   });
   it('says what a drain timeout ended', () => {
-    expect(formatEvent(all[10]!, '/p')).toBe('baton  gen 1 stopped after 40 ms; --drain-timeout passed: 2 streams ended, 1 WebSocket closed; ignored SIGTERM, killed after --stop-timeout');
+    expect(formatEvent(all[11]!, '/p')).toBe('baton  gen 1 stopped after 40 ms; --drain-timeout passed: 2 streams ended, 1 WebSocket closed; ignored SIGTERM, killed after --stop-timeout');
   });
   it('says who keeps serving after a rejection, and shows the gateway output', () => {
-    expect(formatEvent(all[7]!, '/p')).toBe('baton  gen 3 rejected: exited with code 1 before becoming healthy — gen 2 keeps serving\n  │ ERROR parsing');
+    expect(formatEvent(all[8]!, '/p')).toBe('baton  gen 3 rejected: exited with code 1 before becoming healthy — gen 2 keeps serving\n  │ ERROR parsing');
     expect(formatEvent({ type: 'rejected', gen: 1, reason: 'x', output: [], serving: undefined }, '/p')).toMatch(/nothing is serving: requests get 503 until a good save/);
   });
 });
