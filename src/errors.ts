@@ -19,6 +19,12 @@ export type BatonErrorCode =
   /** Binding the public address failed for another reason. Exit code 1. */
   | 'E_LISTEN';
 
+/** Every code, for docs and tools; the compiler checks it matches the union. */
+export const ERROR_CODES = ['E_USAGE', 'E_PORT_IN_USE', 'E_WATCH_PATH', 'E_GATEWAY_NOT_FOUND', 'E_CHECK_NOT_FOUND', 'E_CONFIG_FILE', 'E_LISTEN'] as const satisfies readonly BatonErrorCode[];
+type MissingCode = Exclude<BatonErrorCode, (typeof ERROR_CODES)[number]>;
+/** Fails to compile when a code is added to the union but not to ERROR_CODES. */
+export const ERROR_CODES_COMPLETE: MissingCode extends never ? true : MissingCode = true;
+
 const USAGE_CODES: ReadonlySet<BatonErrorCode> = new Set([
   'E_USAGE',
   'E_WATCH_PATH',

@@ -68,4 +68,21 @@ describe.skipIf(!caddy)('real Caddy', () => {
     expect(exit.code).toBe(0);
     expect(baton.gatewayPids().filter(isAlive)).toEqual([]);
   });
+
+  it('the caddy preset needs no flags: caddy validate rejects a broken Caddyfile before any instance starts', async () => {
+    const file = tmp.file('Caddyfile');
+    writeText(file, caddyfile('caddy one'));
+    const env = { ...process.env, XDG_CONFIG_HOME: tmp.file('config'), XDG_DATA_HOME: tmp.file('data') };
+    baton = BatonProcess.start(['-p', '0', '--', 'caddy', 'run', '--config', 'Caddyfile', '--adapter', 'caddyfile'], { cwd: tmp.dir, env });
+    const url = await baton.url();
+    const preset = await baton.waitFor((e) => e.type === 'preset');
+    expect(preset.applied).toEqual(['check: caddy validate --config Caddyfile --adapter caddyfile']);
+    await baton.serving(1, 30_000);
+    writeText(file, caddyfile('caddy two').replace('respond', 'respondd'));
+    const rejected = await baton.waitFor((e) => e.type === 'rejected', { timeoutMs: 30_000 });
+    expect(rejected.reason).toMatch(/^check failed \(exit code 1\)/);
+    expect((rejected.output as string[]).join('\n')).toMatch(/respondd/);
+    expect(baton.events.filter((e) => e.type === 'starting')).toHaveLength(1);
+    expect((await request(url)).body).toBe('caddy one');
+  });
 });

@@ -1,0 +1,97 @@
+import { writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
+import { tempDir, writeConfig } from './helpers/files.js';
+import { getJson } from './helpers/http.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let baton: BatonProcess | undefined;
+
+beforeEach(() => {
+  tmp = tempDir();
+  writeConfig(tmp.file('gateway.json'), { version: 'from-file' });
+});
+afterEach(async () => {
+  await baton?.kill();
+  baton = undefined;
+  tmp.remove();
+});
+
+function writeBatonConfig(config: unknown, name = 'baton.config.json'): string {
+  const file = tmp.file(name);
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return file;
+}
+
+async function runToExit(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const b = BatonProcess.raw(args, { cwd: tmp.dir });
+  const exit = await b.exited;
+  await b.kill();
+  return { code: exit.code, stderr: b.stderr };
+}
+
+describe('baton.config.json', () => {
+  it('is read from the working folder: options and the gateway command come from it', async () => {
+    writeBatonConfig({
+      $schema: '../schema/baton.config.schema.json',
+      port: 0,
+      debounce: 20,
+      watch: ['gateway.json'],
+      json: true,
+      command: ['node', FIXTURE, 'gateway.json'],
+    });
+    baton = BatonProcess.raw([], { cwd: tmp.dir });
+    const url = await baton.url();
+    await baton.serving(1);
+    expect((await getJson(url)).version).toBe('from-file');
+    writeConfig(tmp.file('gateway.json'), { version: 'changed' });
+    await baton.serving(2);
+  });
+
+  it('flags win over the file, and a command after -- wins over the file command', async () => {
+    writeBatonConfig({ port: 1, health: '/nope', json: false, command: ['no-such-gateway'] });
+    baton = BatonProcess.raw(['--json', '-p', '0', '--health', '/', '-w', 'gateway.json', '--', 'node', FIXTURE, 'gateway.json'], { cwd: tmp.dir });
+    const url = await baton.url();
+    await baton.serving(1);
+    expect((await getJson(url)).version).toBe('from-file');
+  });
+
+  it('--config names another file', async () => {
+    const file = writeBatonConfig({ port: 0, json: true, watch: ['gateway.json'], command: ['node', FIXTURE, 'gateway.json'] }, 'dev.baton.json');
+    baton = BatonProcess.raw(['--config', file], { cwd: tmp.dir });
+    await baton.url();
+    await baton.serving(1);
+  });
+
+  const bad: Array<[string, unknown, RegExp]> = [
+    ['a value of the wrong type', { port: 'eighty' }, /^baton: config file .*baton\.config\.json key "port" must be a whole number from 0 to 65535, got "eighty" — see schema\/baton\.config\.schema\.json/],
+    ['a number out of range', { readyTimeout: 0 }, /key "readyTimeout" must be a whole number from 1 to 2147483647, got 0/],
+    ['a wrong array', { watch: 'gateway.json' }, /key "watch" must be an array of strings, got "gateway.json"/],
+    ['an unknown preset', { preset: 'nginx' }, /key "preset" must be one of auto, krakend, caddy, none, got "nginx"/],
+    ['an unknown key', { prot: 8080 }, /^baton: config file .*baton\.config\.json has an unknown key "prot" — known keys: command, port, host/],
+    ['broken JSON', '{ "port": ', /^baton: config file .*baton\.config\.json is not valid JSON \(.+\) — fix the syntax/],
+    ['not an object', '[1, 2]', /must hold a JSON object/],
+  ];
+  for (const [name, config, message] of bad) {
+    it(`${name}: exit 2 with one line naming the file and key`, async () => {
+      writeBatonConfig(config);
+      const result = await runToExit(['--', 'node', FIXTURE, 'gateway.json']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    });
+  }
+
+  it('--config naming a missing file: exit 2', async () => {
+    const result = await runToExit(['--config', 'missing.json', '--', 'node', FIXTURE, 'gateway.json']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^baton: config file .*missing\.json does not exist — create it or fix --config/);
+  });
+
+  it('no command anywhere: exit 2 saying where it looked', async () => {
+    writeBatonConfig({ port: 0 });
+    const result = await runToExit([]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^baton: no gateway command given \(nor a "command" in .*baton\.config\.json\)/);
+  });
+});
