@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BatonProcess, isAlive } from './helpers/baton-process.js';
-import { sleep, tempDir, writeText } from './helpers/files.js';
+import { sleep, writeText } from './helpers/files.js';
 import { request } from './helpers/http.js';
 import { Load } from './helpers/load.js';
+import { useHarness } from './helpers/harness.js';
 
 function hasCaddy(): boolean {
   try {
@@ -24,36 +25,26 @@ function caddyfile(text: string): string {
   return `{\n\tadmin off\n\tauto_https off\n}\n:{$PORT} {\n\trespond "${text}"\n}\n`;
 }
 
-let tmp: ReturnType<typeof tempDir>;
-let baton: BatonProcess | undefined;
-
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  await baton?.kill();
-  baton = undefined;
-  tmp.remove();
-});
+const h = useHarness();
 
 describe.skipIf(!caddy)('real Caddy', () => {
   it('reloads 8 times under keep-alive load with zero failed requests, and rejects a broken Caddyfile', async () => {
-    const file = tmp.file('Caddyfile');
+    const file = h.tmp.file('Caddyfile');
     writeText(file, caddyfile('caddy v0'));
     // Caddy keeps autosaved config and certificates under XDG folders: keep them in the temp dir.
-    const env = { ...process.env, XDG_CONFIG_HOME: tmp.file('config'), XDG_DATA_HOME: tmp.file('data') };
-    baton = BatonProcess.start(['-p', '0', '--debounce', '20', '--', 'caddy', 'run', '--config', file, '--adapter', 'caddyfile'], { cwd: tmp.dir, env });
-    const url = await baton.url();
-    await baton.serving(1, 30_000);
+    const env = { ...process.env, XDG_CONFIG_HOME: h.tmp.file('config'), XDG_DATA_HOME: h.tmp.file('data') };
+    h.baton = BatonProcess.start(['-p', '0', '--debounce', '20', '--', 'caddy', 'run', '--config', file, '--adapter', 'caddyfile'], { cwd: h.tmp.dir, env });
+    const url = await h.baton.url();
+    await h.baton.serving(1, 30_000);
 
     const load = new Load(url, { clients: 8, mode: 'plain' });
     for (let i = 1; i <= 8; i++) {
       writeText(file, caddyfile(`caddy v${i}`));
-      await baton.serving(i + 1, 30_000);
+      await h.baton.serving(i + 1, 30_000);
       await sleep(100);
     }
     writeText(file, `${caddyfile('caddy broken')}\nthis is not a directive {\n`);
-    const rejected = await baton.waitFor((e) => e.type === 'rejected', { timeoutMs: 30_000 });
+    const rejected = await h.baton.waitFor((e) => e.type === 'rejected', { timeoutMs: 30_000 });
     expect(rejected.serving).toBe(9);
     await sleep(200);
     const result = await load.stop();
@@ -64,25 +55,25 @@ describe.skipIf(!caddy)('real Caddy', () => {
     expect(result.versions).not.toContain('caddy broken');
     expect((await request(url)).body).toBe('caddy v8');
 
-    const exit = await baton.stop('SIGTERM');
+    const exit = await h.baton.stop('SIGTERM');
     expect(exit.code).toBe(0);
-    expect(baton.gatewayPids().filter(isAlive)).toEqual([]);
+    expect(h.baton.gatewayPids().filter(isAlive)).toEqual([]);
   });
 
   it('the caddy preset needs no flags: caddy validate rejects a broken Caddyfile before any instance starts', async () => {
-    const file = tmp.file('Caddyfile');
+    const file = h.tmp.file('Caddyfile');
     writeText(file, caddyfile('caddy one'));
-    const env = { ...process.env, XDG_CONFIG_HOME: tmp.file('config'), XDG_DATA_HOME: tmp.file('data') };
-    baton = BatonProcess.start(['-p', '0', '--', 'caddy', 'run', '--config', 'Caddyfile', '--adapter', 'caddyfile'], { cwd: tmp.dir, env });
-    const url = await baton.url();
-    const preset = await baton.waitFor((e) => e.type === 'preset');
+    const env = { ...process.env, XDG_CONFIG_HOME: h.tmp.file('config'), XDG_DATA_HOME: h.tmp.file('data') };
+    h.baton = BatonProcess.start(['-p', '0', '--', 'caddy', 'run', '--config', 'Caddyfile', '--adapter', 'caddyfile'], { cwd: h.tmp.dir, env });
+    const url = await h.baton.url();
+    const preset = await h.baton.waitFor((e) => e.type === 'preset');
     expect(preset.applied).toEqual(['check: caddy validate --config Caddyfile --adapter caddyfile']);
-    await baton.serving(1, 30_000);
+    await h.baton.serving(1, 30_000);
     writeText(file, caddyfile('caddy two').replace('respond', 'respondd'));
-    const rejected = await baton.waitFor((e) => e.type === 'rejected', { timeoutMs: 30_000 });
+    const rejected = await h.baton.waitFor((e) => e.type === 'rejected', { timeoutMs: 30_000 });
     expect(rejected.reason).toMatch(/^check failed \(exit code 1\)/);
     expect((rejected.output as string[]).join('\n')).toMatch(/respondd/);
-    expect(baton.events.filter((e) => e.type === 'starting')).toHaveLength(1);
+    expect(h.baton.events.filter((e) => e.type === 'starting')).toHaveLength(1);
     expect((await request(url)).body).toBe('caddy one');
   });
 });

@@ -1,30 +1,23 @@
 import { writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
-import { tempDir, writeConfig } from './helpers/files.js';
+import { writeConfig } from './helpers/files.js';
 import { getJson } from './helpers/http.js';
+import { useHarness } from './helpers/harness.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let baton: BatonProcess | undefined;
-
+const h = useHarness();
 beforeEach(() => {
-  tmp = tempDir();
-  writeConfig(tmp.file('gateway.json'), { version: 'from-file' });
-});
-afterEach(async () => {
-  await baton?.kill();
-  baton = undefined;
-  tmp.remove();
+  writeConfig(h.tmp.file('gateway.json'), { version: 'from-file' });
 });
 
 function writeBatonConfig(config: unknown, name = 'baton.config.json'): string {
-  const file = tmp.file(name);
+  const file = h.tmp.file(name);
   writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
   return file;
 }
 
 async function runToExit(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const b = BatonProcess.raw(args, { cwd: tmp.dir });
+  const b = BatonProcess.raw(args, { cwd: h.tmp.dir });
   const exit = await b.exited;
   await b.kill();
   return { code: exit.code, stderr: b.stderr };
@@ -40,27 +33,27 @@ describe('baton.config.json', () => {
       json: true,
       command: ['node', FIXTURE, 'gateway.json'],
     });
-    baton = BatonProcess.raw([], { cwd: tmp.dir });
-    const url = await baton.url();
-    await baton.serving(1);
+    h.baton = BatonProcess.raw([], { cwd: h.tmp.dir });
+    const url = await h.baton.url();
+    await h.baton.serving(1);
     expect((await getJson(url)).version).toBe('from-file');
-    writeConfig(tmp.file('gateway.json'), { version: 'changed' });
-    await baton.serving(2);
+    writeConfig(h.tmp.file('gateway.json'), { version: 'changed' });
+    await h.baton.serving(2);
   });
 
   it('flags win over the file, and a command after -- wins over the file command', async () => {
     writeBatonConfig({ port: 1, health: '/nope', json: false, command: ['no-such-gateway'] });
-    baton = BatonProcess.raw(['--json', '-p', '0', '--health', '/', '-w', 'gateway.json', '--', 'node', FIXTURE, 'gateway.json'], { cwd: tmp.dir });
-    const url = await baton.url();
-    await baton.serving(1);
+    h.baton = BatonProcess.raw(['--json', '-p', '0', '--health', '/', '-w', 'gateway.json', '--', 'node', FIXTURE, 'gateway.json'], { cwd: h.tmp.dir });
+    const url = await h.baton.url();
+    await h.baton.serving(1);
     expect((await getJson(url)).version).toBe('from-file');
   });
 
   it('--config names another file', async () => {
     const file = writeBatonConfig({ port: 0, json: true, watch: ['gateway.json'], command: ['node', FIXTURE, 'gateway.json'] }, 'dev.baton.json');
-    baton = BatonProcess.raw(['--config', file], { cwd: tmp.dir });
-    await baton.url();
-    await baton.serving(1);
+    h.baton = BatonProcess.raw(['--config', file], { cwd: h.tmp.dir });
+    await h.baton.url();
+    await h.baton.serving(1);
   });
 
   const bad: Array<[string, unknown, RegExp]> = [

@@ -1,42 +1,29 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatonProcess, FIXTURE, isAlive } from './helpers/baton-process.js';
-import { sleep, tempDir, writeConfig } from './helpers/files.js';
+import { describe, expect, it } from 'vitest';
+import { isAlive } from './helpers/baton-process.js';
+import { sleep, writeConfig } from './helpers/files.js';
 import { getJson, request } from './helpers/http.js';
 import { Load } from './helpers/load.js';
+import { startFixture, useHarness } from './helpers/harness.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let baton: BatonProcess | undefined;
-
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  await baton?.kill();
-  baton = undefined;
-  tmp.remove();
-});
-
-function startFixture(config: string): BatonProcess {
-  return BatonProcess.start(['-p', '0', '--debounce', '20', '-w', config, '--', 'node', FIXTURE, config]);
-}
+const h = useHarness();
 
 describe('crash of the serving instance', () => {
   it('holds requests while it restarts, then serves them from the new instance', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v1' });
-    baton = startFixture(config);
-    const url = await baton.url();
-    await baton.serving(1);
+    h.baton = startFixture(config);
+    const url = await h.baton.url();
+    await h.baton.serving(1);
 
     const load = new Load(url, { clients: 6, mode: 'get' });
     await sleep(200);
     expect((await request(`${url}/crash`)).status).toBe(200);
-    const crashed = await baton.waitFor((e) => e.type === 'crashed' && e.gen === 1);
+    const crashed = await h.baton.waitFor((e) => e.type === 'crashed' && e.gen === 1);
     expect(crashed.reason).toBe('exited with code 3');
     expect(crashed.restartInMs).toBeTypeOf('number');
-    const restarted = await baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
+    const restarted = await h.baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
     expect(restarted.reason).toBe('crash');
-    await baton.serving(2);
+    await h.baton.serving(2);
     await sleep(200);
     const result = await load.stop();
 
@@ -45,12 +32,12 @@ describe('crash of the serving instance', () => {
   });
 
   it('backs off a crash loop, gives up with a clear message, and tries again on the next save', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'loop', crashAfterMs: 300 });
-    baton = startFixture(config);
-    const url = await baton.url();
-    const gaveUp = await baton.waitFor((e) => e.type === 'crashed' && e.restartInMs === undefined, { timeoutMs: 30_000 });
-    const restarts = baton.events.filter((e) => e.type === 'crashed' && typeof e.restartInMs === 'number').map((e) => e.restartInMs as number);
+    h.baton = startFixture(config);
+    const url = await h.baton.url();
+    const gaveUp = await h.baton.waitFor((e) => e.type === 'crashed' && e.restartInMs === undefined, { timeoutMs: 30_000 });
+    const restarts = h.baton.events.filter((e) => e.type === 'crashed' && typeof e.restartInMs === 'number').map((e) => e.restartInMs as number);
     expect(restarts).toHaveLength(5);
     expect([...restarts].sort((a, b) => a - b)).toEqual(restarts); // backing off, never faster
     expect(restarts[4]).toBeGreaterThan(restarts[0]!);
@@ -61,9 +48,9 @@ describe('crash of the serving instance', () => {
     expect(refused.body).toMatch(/gave up after 5 restarts/);
 
     writeConfig(config, { version: 'fixed' });
-    const next = await baton.waitFor((e) => e.type === 'serving' && (e.gen as number) > gaveUp.gen!);
+    const next = await h.baton.waitFor((e) => e.type === 'serving' && (e.gen as number) > gaveUp.gen!);
     expect(next.type).toBe('serving');
     expect((await getJson(url)).version).toBe('fixed');
-    expect(baton.gatewayPids().filter(isAlive)).toHaveLength(1);
+    expect(h.baton.gatewayPids().filter(isAlive)).toHaveLength(1);
   });
 });

@@ -1,38 +1,25 @@
 import http from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
-import { sleep, tempDir, writeConfig, writeText } from './helpers/files.js';
+import { sleep, writeConfig, writeText } from './helpers/files.js';
 import { getJson, request } from './helpers/http.js';
+import { startFixture, useHarness } from './helpers/harness.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let baton: BatonProcess | undefined;
-
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  await baton?.kill();
-  baton = undefined;
-  tmp.remove();
-});
-
-function startFixture(config: string, extra: string[] = []): BatonProcess {
-  return BatonProcess.start(['-p', '0', '--debounce', '20', ...extra, '-w', config, '--', 'node', FIXTURE, config]);
-}
+const h = useHarness();
 
 async function started(configValue: Record<string, unknown>, extra: string[] = []): Promise<{ url: string; config: string }> {
-  const config = tmp.file('gateway.json');
+  const config = h.tmp.file('gateway.json');
   writeConfig(config, configValue);
-  baton = startFixture(config, extra);
-  const url = await baton.url();
+  h.baton = startFixture(config, extra);
+  const url = await h.baton.url();
   return { url, config };
 }
 
 describe('proxying', () => {
   it('adds X-Forwarded headers', async () => {
     const { url } = await started({ version: 'v1' });
-    await baton!.serving(1);
+    await h.baton!.serving(1);
     const body = await getJson(url);
     expect(body.forwardedFor).toBe('127.0.0.1');
   });
@@ -41,37 +28,37 @@ describe('proxying', () => {
     const { url } = await started({ version: 'slow-start', listenDelayMs: 600 });
     const early = await Promise.all([getJson(url), getJson(`${url}/a`), getJson(`${url}/b`)]);
     expect(early.map((b) => b.version)).toEqual(['slow-start', 'slow-start', 'slow-start']);
-    expect(baton!.events.find((e) => e.type === 'serving')).toBeDefined();
+    expect(h.baton!.events.find((e) => e.type === 'serving')).toBeDefined();
   });
 
   it('answers 503 with the reason when nothing becomes healthy within --ready-timeout', async () => {
     const { url } = await started({ version: 'never', neverHealthy: true }, ['--ready-timeout', '400']);
-    await baton!.waitFor((e) => e.type === 'starting');
+    await h.baton!.waitFor((e) => e.type === 'starting');
     const reply = await request(url);
     expect(reply.status).toBe(503);
     expect(reply.body).toMatch(/^baton: no gateway instance is serving: generation 1 not healthy within 400 ms \(GET \/: GET \/ answered 503\)/);
-    const rejected = await baton!.waitFor((e) => e.type === 'rejected');
+    const rejected = await h.baton!.waitFor((e) => e.type === 'rejected');
     expect(rejected.serving).toBeUndefined();
   });
 
   it('a broken first config: baton stays up, answers 503 with the gateway error, serves after the next good save', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeText(config, '{ broken');
-    baton = startFixture(config);
-    const url = await baton.url();
-    await baton.waitFor((e) => e.type === 'rejected' && e.gen === 1);
+    h.baton = startFixture(config);
+    const url = await h.baton.url();
+    await h.baton.waitFor((e) => e.type === 'rejected' && e.gen === 1);
     const reply = await request(url);
     expect(reply.status).toBe(503);
     expect(reply.body).toMatch(/exited with code 1 before becoming healthy/);
     expect(reply.body).toMatch(/ERROR parsing the configuration file/);
     writeConfig(config, { version: 'fixed' });
-    await baton.serving(2);
+    await h.baton.serving(2);
     expect((await getJson(url)).version).toBe('fixed');
   });
 
   it('an upstream that drops the connection before answering gives a 502 with a clear body', async () => {
     const { url } = await started({ version: 'v1' });
-    await baton!.serving(1);
+    await h.baton!.serving(1);
     const get = await request(`${url}/reset`);
     expect(get.status).toBe(502);
     expect(get.body).toBe('baton: gateway generation 1 failed before answering (ECONNRESET)\n');
@@ -84,7 +71,7 @@ describe('proxying', () => {
 
   it('an upstream that dies after the headers closes the client connection instead of hanging it', async () => {
     const { url } = await started({ version: 'v1' });
-    await baton!.serving(1);
+    await h.baton!.serving(1);
     const outcome = await new Promise<string>((resolve) => {
       http
         .get(`${url}/die-midway`, { agent: false }, (res) => {
@@ -101,7 +88,7 @@ describe('proxying', () => {
 
   it('retries a reset body-less GET once on a fresh connection, never a POST with a body', async () => {
     const { url } = await started({ version: 'v1' });
-    await baton!.serving(1);
+    await h.baton!.serving(1);
     expect((await request(`${url}/reset`)).status).toBe(502);
     expect((await request(`${url}/reset`, { method: 'POST', body: 'payload' })).status).toBe(502);
     const hits = await getJson(`${url}/__hits`);
@@ -111,49 +98,49 @@ describe('proxying', () => {
 
   it('proxies WebSocket upgrades; an open socket keeps its generation through a reload and holds the drain', async () => {
     const { url, config } = await started({ version: 'v1' });
-    await baton!.serving(1);
+    await h.baton!.serving(1);
     const wsUrl = url.replace('http', 'ws');
     const old = await openSocket(wsUrl);
     expect(await echo(old, 'hello')).toBe('v1:hello');
 
     writeConfig(config, { version: 'v2' });
-    await baton!.serving(2);
-    const draining = await baton!.waitFor((e) => e.type === 'draining' && e.gen === 1);
+    await h.baton!.serving(2);
+    const draining = await h.baton!.waitFor((e) => e.type === 'draining' && e.gen === 1);
     expect(draining.inflight).toBe(1);
     // The old session still works, on the old generation; a new one lands on the new generation.
     expect(await echo(old, 'again')).toBe('v1:again');
     const fresh = await openSocket(wsUrl);
     expect(await echo(fresh, 'hi')).toBe('v2:hi');
     await sleep(100);
-    expect(baton!.events.some((e) => e.type === 'stopped' && e.gen === 1)).toBe(false);
+    expect(h.baton!.events.some((e) => e.type === 'stopped' && e.gen === 1)).toBe(false);
 
     old.close();
-    const stopped = await baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+    const stopped = await h.baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
     expect(stopped.drainTimedOut).toBe(false);
     fresh.close();
   });
 
   it('SIGHUP reloads without a file change', async () => {
     await started({ version: 'v1' });
-    await baton!.serving(1);
-    baton!.child.kill('SIGHUP');
-    const starting = await baton!.waitFor((e) => e.type === 'starting' && e.gen === 2);
+    await h.baton!.serving(1);
+    h.baton!.child.kill('SIGHUP');
+    const starting = await h.baton!.waitFor((e) => e.type === 'starting' && e.gen === 2);
     expect(starting.reason).toBe('manual');
-    await baton!.serving(2);
+    await h.baton!.serving(2);
   });
 
   it('gives the gateway PORT, BATON_PORT and BATON_GENERATION, and fills {port} in the command', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v1' });
     // The fixture reads --port when given: {port} must be replaced with the same port as $PORT.
-    baton = BatonProcess.start(['-p', '0', '-w', config, '--', 'node', FIXTURE, config, '--port', '{port}']);
-    const url = await baton.url();
-    await baton.serving(1);
+    h.baton = BatonProcess.start(['-p', '0', '-w', config, '--', 'node', FIXTURE, config, '--port', '{port}']);
+    const url = await h.baton.url();
+    await h.baton.serving(1);
     const body = await getJson(url);
     expect(body.generation).toBe('1');
-    const startingEvent = baton.events.find((e) => e.type === 'starting')!;
+    const startingEvent = h.baton.events.find((e) => e.type === 'starting')!;
     expect(body.env).toEqual({ PORT: String(startingEvent.port), BATON_PORT: String(startingEvent.port) });
-    expect(baton.events.some((e) => e.type === 'output' && e.line === `fixture gateway v1 listening on ${startingEvent.port} (generation 1)`)).toBe(true);
+    expect(h.baton.events.some((e) => e.type === 'output' && e.line === `fixture gateway v1 listening on ${startingEvent.port} (generation 1)`)).toBe(true);
   });
 });
 

@@ -1,66 +1,53 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatonProcess, FIXTURE, isAlive, type Event } from './helpers/baton-process.js';
-import { sleep, tempDir, writeConfig, writeText } from './helpers/files.js';
+import { describe, expect, it } from 'vitest';
+import { isAlive, type Event } from './helpers/baton-process.js';
+import { sleep, writeConfig, writeText } from './helpers/files.js';
 import { getJson, waitForVersion } from './helpers/http.js';
 import { Load } from './helpers/load.js';
+import { startFixture, useHarness } from './helpers/harness.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let baton: BatonProcess | undefined;
-
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  await baton?.kill();
-  baton = undefined;
-  tmp.remove();
-});
-
-function startFixture(config: string, extra: string[] = []): BatonProcess {
-  return BatonProcess.start(['-p', '0', '--debounce', '20', '-w', config, ...extra, '--', 'node', FIXTURE, config]);
-}
+const h = useHarness();
 
 describe('reload under keep-alive load', () => {
   it('drops no request across 12 reloads (GETs, verified POSTs, requests spanning the switch)', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v0' });
-    baton = startFixture(config);
-    const url = await baton.url();
-    await baton.serving(1);
+    h.baton = startFixture(config);
+    const url = await h.baton.url();
+    await h.baton.serving(1);
 
     const load = new Load(url, { clients: 8, slowClients: 3, slowMs: 400 });
     for (let i = 1; i <= 12; i++) {
       writeConfig(config, { version: `v${i}` });
-      await baton.serving(i + 1);
+      await h.baton.serving(i + 1);
       await sleep(120);
     }
     const result = await load.stop();
-    await baton.waitFor((e) => e.type === 'stopped' && e.gen === 12);
+    await h.baton.waitFor((e) => e.type === 'stopped' && e.gen === 12);
 
     expect(result.failed, `failures by cause: ${JSON.stringify(result.causes)}`).toBe(0);
     expect(result.postsVerified).toBeGreaterThan(50);
     expect(result.slowOk).toBeGreaterThan(3);
     expect(result.versions).toContain('v12');
     // The test is only worth something if requests really were in flight at switches.
-    const drains = baton.events.filter((e) => e.type === 'draining');
+    const drains = h.baton.events.filter((e) => e.type === 'draining');
     expect(drains.length).toBe(12);
     expect(drains.some((e) => (e.inflight as number) > 0)).toBe(true);
     // Every old generation was stopped, none by force.
-    const stops = baton.events.filter((e) => e.type === 'stopped');
+    const stops = h.baton.events.filter((e) => e.type === 'stopped');
     expect(stops.map((e) => e.gen).sort((a, b) => a! - b!)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(stops.every((e) => e.forced === false && e.drainTimedOut === false)).toBe(true);
   });
 
   it('rejects a broken config, keeps the old generation serving, promotes the next good save', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'good-1' });
-    baton = startFixture(config);
-    const url = await baton.url();
-    await baton.serving(1);
+    h.baton = startFixture(config);
+    const url = await h.baton.url();
+    await h.baton.serving(1);
 
     const load = new Load(url, { clients: 6, slowClients: 2, slowMs: 300 });
     writeText(config, '{"version": '); // a half-typed save
-    const rejected = await baton.waitFor((e) => e.type === 'rejected' && e.gen === 2);
+    const rejected = await h.baton.waitFor((e) => e.type === 'rejected' && e.gen === 2);
     expect(rejected.serving).toBe(1);
     expect(rejected.reason).toMatch(/exited with code 1 before becoming healthy/);
     expect((rejected.output as string[]).join('\n')).toMatch(/ERROR parsing the configuration file/);
@@ -68,7 +55,7 @@ describe('reload under keep-alive load', () => {
     expect((await getJson(url)).version).toBe('good-1');
 
     writeConfig(config, { version: 'good-2' });
-    await baton.serving(3);
+    await h.baton.serving(3);
     await sleep(200);
     const result = await load.stop();
     expect(result.failed, JSON.stringify(result.causes)).toBe(0);
@@ -77,16 +64,16 @@ describe('reload under keep-alive load', () => {
   });
 
   it('20 saves in quick succession end with the last content served and never more than two gateways alive', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'save-0' });
-    baton = startFixture(config);
-    const url = await baton.url();
-    await baton.serving(1);
+    h.baton = startFixture(config);
+    const url = await h.baton.url();
+    await h.baton.serving(1);
 
     // Sample the real processes while saving, besides the exact accounting from events below.
     let maxSampled = 0;
     const sampler = setInterval(() => {
-      maxSampled = Math.max(maxSampled, baton!.gatewayPids().filter(isAlive).length);
+      maxSampled = Math.max(maxSampled, h.baton!.gatewayPids().filter(isAlive).length);
     }, 2);
     for (let i = 1; i <= 20; i++) {
       writeConfig(config, { version: `save-${i}`, listenDelayMs: 30 });
@@ -97,24 +84,24 @@ describe('reload under keep-alive load', () => {
     clearInterval(sampler);
 
     expect(maxSampled).toBeLessThanOrEqual(2);
-    expect(maxAliveFromEvents(baton.events)).toBeLessThanOrEqual(2);
-    expect(baton.gatewayPids().filter(isAlive)).toHaveLength(1);
+    expect(maxAliveFromEvents(h.baton.events)).toBeLessThanOrEqual(2);
+    expect(h.baton.gatewayPids().filter(isAlive)).toHaveLength(1);
     // Some saves were coalesced or abandoned: fewer generations than saves.
-    expect(baton.events.filter((e) => e.type === 'starting').length).toBeLessThan(21);
+    expect(h.baton.events.filter((e) => e.type === 'starting').length).toBeLessThan(21);
   });
 
   it('a save that leaves the bytes identical triggers nothing', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'same' });
-    baton = startFixture(config);
-    await baton.serving(1);
+    h.baton = startFixture(config);
+    await h.baton.serving(1);
     writeConfig(config, { version: 'same' });
     writeConfig(config, { version: 'same' });
     // A different save afterwards proves the watcher was live during the identical ones.
     await sleep(300);
     writeConfig(config, { version: 'different' });
-    await baton.serving(2);
-    expect(baton.events.filter((e) => e.type === 'change')).toHaveLength(1);
+    await h.baton.serving(2);
+    expect(h.baton.events.filter((e) => e.type === 'change')).toHaveLength(1);
   });
 });
 

@@ -1,23 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatonProcess, FIXTURE, isAlive } from './helpers/baton-process.js';
-import { sleep, tempDir, writeConfig } from './helpers/files.js';
+import { describe, expect, it } from 'vitest';
+import { BatonProcess, isAlive } from './helpers/baton-process.js';
+import { sleep, writeConfig } from './helpers/files.js';
 import { request } from './helpers/http.js';
+import { startFixture, useHarness } from './helpers/harness.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let baton: BatonProcess | undefined;
-
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  await baton?.kill();
-  baton = undefined;
-  tmp.remove();
-});
-
-function startFixture(config: string, extra: string[] = []): BatonProcess {
-  return BatonProcess.start(['-p', '0', ...extra, '-w', config, '--', 'node', FIXTURE, config]);
-}
+const h = useHarness();
 
 /** Pids of grandchildren the fixture reported spawning ("child <pid>"). */
 function grandchildren(b: BatonProcess): number[] {
@@ -29,18 +16,18 @@ function grandchildren(b: BatonProcess): number[] {
 describe('shutdown', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} finishes in-flight requests, exits 0 and leaves no gateway or grandchild behind`, async () => {
-      const config = tmp.file('gateway.json');
+      const config = h.tmp.file('gateway.json');
       writeConfig(config, { version: 'v1', spawnChild: true });
-      baton = startFixture(config);
-      const url = await baton.url();
-      await baton.serving(1);
-      await baton.waitFor((e) => e.type === 'output' && /^child \d+$/.test(e.line as string));
-      const pids = [...baton.gatewayPids(), ...grandchildren(baton)];
+      h.baton = startFixture(config);
+      const url = await h.baton.url();
+      await h.baton.serving(1);
+      await h.baton.waitFor((e) => e.type === 'output' && /^child \d+$/.test(e.line as string));
+      const pids = [...h.baton.gatewayPids(), ...grandchildren(h.baton)];
       expect(pids.every(isAlive)).toBe(true);
 
       const slow = request(`${url}/slow?ms=500`);
       await sleep(100);
-      const exit = await baton.stop(signal);
+      const exit = await h.baton.stop(signal);
       expect(exit.code).toBe(0);
       const reply = await slow;
       expect(reply.status).toBe(200);
@@ -50,36 +37,36 @@ describe('shutdown', () => {
   }
 
   it('a second signal stops at once, killing a gateway that ignores SIGTERM', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v1', ignoreSigterm: true });
-    baton = startFixture(config, ['--stop-timeout', '600000']);
-    await baton.serving(1);
-    baton.child.kill('SIGTERM');
-    await baton.waitFor((e) => e.type === 'output' && e.line === 'ignoring SIGTERM');
-    baton.child.kill('SIGTERM');
-    const exit = await baton.exited;
+    h.baton = startFixture(config, ['--stop-timeout', '600000']);
+    await h.baton.serving(1);
+    h.baton.child.kill('SIGTERM');
+    await h.baton.waitFor((e) => e.type === 'output' && e.line === 'ignoring SIGTERM');
+    h.baton.child.kill('SIGTERM');
+    const exit = await h.baton.exited;
     expect(exit.code).toBe(1);
-    expect(baton.gatewayPids().filter(isAlive)).toEqual([]);
+    expect(h.baton.gatewayPids().filter(isAlive)).toEqual([]);
   });
 
   it('SIGTERM while the first instance is still starting exits 0 with nothing left', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v1', listenDelayMs: 5000 });
-    baton = startFixture(config);
-    await baton.waitFor((e) => e.type === 'starting');
-    const exit = await baton.stop('SIGTERM');
+    h.baton = startFixture(config);
+    await h.baton.waitFor((e) => e.type === 'starting');
+    const exit = await h.baton.stop('SIGTERM');
     expect(exit.code).toBe(0);
-    expect(baton.gatewayPids().filter(isAlive)).toEqual([]);
+    expect(h.baton.gatewayPids().filter(isAlive)).toEqual([]);
   });
 
   it('a gateway that ignores SIGTERM is killed after --stop-timeout when it retires', async () => {
-    const config = tmp.file('gateway.json');
+    const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v1', ignoreSigterm: true });
-    baton = startFixture(config, ['--stop-timeout', '200', '--debounce', '20']);
-    await baton.serving(1);
-    const first = baton.gatewayPids()[0]!;
+    h.baton = startFixture(config, ['--stop-timeout', '200', '--debounce', '20']);
+    await h.baton.serving(1);
+    const first = h.baton.gatewayPids()[0]!;
     writeConfig(config, { version: 'v2', ignoreSigterm: true });
-    const stopped = await baton.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+    const stopped = await h.baton.waitFor((e) => e.type === 'stopped' && e.gen === 1);
     expect(stopped.forced).toBe(true);
     expect(isAlive(first)).toBe(false);
   });

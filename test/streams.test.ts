@@ -1,28 +1,19 @@
 import http from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
-import { sleep, tempDir, writeConfig } from './helpers/files.js';
+import { sleep, writeConfig } from './helpers/files.js';
 import { request } from './helpers/http.js';
+import { useHarness } from './helpers/harness.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let baton: BatonProcess | undefined;
-
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  await baton?.kill();
-  baton = undefined;
-  tmp.remove();
-});
+const h = useHarness();
 
 async function start(extra: string[] = []): Promise<{ url: string; config: string }> {
-  const config = tmp.file('gateway.json');
+  const config = h.tmp.file('gateway.json');
   writeConfig(config, { version: 'v1' });
-  baton = BatonProcess.start(['-p', '0', '--debounce', '20', ...extra, '-w', config, '--', 'node', FIXTURE, config]);
-  const url = await baton.url();
-  await baton.serving(1);
+  h.baton = BatonProcess.start(['-p', '0', '--debounce', '20', ...extra, '-w', config, '--', 'node', FIXTURE, config]);
+  const url = await h.baton.url();
+  await h.baton.serving(1);
   return { url, config };
 }
 
@@ -66,14 +57,14 @@ describe('long-lived connections across a reload', () => {
     const stream = readSse(`${url}/sse?count=30&interval=40`, first);
     await firstSeen;
     writeConfig(config, { version: 'v2' });
-    await baton!.serving(2);
-    const draining = await baton!.waitFor((e) => e.type === 'draining' && e.gen === 1);
+    await h.baton!.serving(2);
+    const draining = await h.baton!.waitFor((e) => e.type === 'draining' && e.gen === 1);
     expect(draining.inflight).toBe(1);
 
     const result = await stream;
     expect(result.ending).toBe('end');
     expect(result.events).toEqual(Array.from({ length: 30 }, (_, i) => `v1 ${i}`));
-    const stopped = await baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+    const stopped = await h.baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
     expect(stopped.drainTimedOut).toBe(false);
   });
 
@@ -84,12 +75,12 @@ describe('long-lived connections across a reload', () => {
     const stream = readSse(`${url}/sse?count=100000&interval=20`, first);
     await firstSeen;
     writeConfig(config, { version: 'v2' });
-    await baton!.serving(2);
+    await h.baton!.serving(2);
     const result = await stream;
     expect(result.ending).toBe('end');
     expect(result.events.length).toBeGreaterThan(1);
     expect(result.events.every((e) => e.startsWith('v1 '))).toBe(true);
-    const stopped = await baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+    const stopped = await h.baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
     expect(stopped.drainTimedOut).toBe(true);
     expect(stopped.cut).toEqual({ streams: 1, requests: 0, websockets: 0 });
     expect(stopped.forced).toBe(false);
@@ -109,7 +100,7 @@ describe('long-lived connections across a reload', () => {
     }, 10);
     await sleep(100);
     writeConfig(config, { version: 'v2' });
-    await baton!.serving(2);
+    await h.baton!.serving(2);
     await sleep(200);
     clearInterval(sender);
     await sleep(100);
@@ -117,7 +108,7 @@ describe('long-lived connections across a reload', () => {
     expect(received).toEqual(Array.from({ length: sent }, (_, i) => `v1:${i}`));
 
     expect(await closed).toBe(1001);
-    const stopped = await baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+    const stopped = await h.baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
     expect(stopped.drainTimedOut).toBe(true);
     expect(stopped.cut).toEqual({ streams: 0, requests: 0, websockets: 1 });
   });
@@ -127,11 +118,11 @@ describe('long-lived connections across a reload', () => {
     const slow = request(`${url}/slow?ms=5000`);
     await sleep(100);
     writeConfig(config, { version: 'v2' });
-    await baton!.serving(2);
+    await h.baton!.serving(2);
     const reply = await slow;
     expect(reply.status).toBe(504);
     expect(reply.body).toBe('baton: gateway generation 1 did not answer within --drain-timeout\n');
-    const stopped = await baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+    const stopped = await h.baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
     expect(stopped.cut).toEqual({ streams: 0, requests: 1, websockets: 0 });
   });
 
@@ -149,13 +140,13 @@ describe('long-lived connections across a reload', () => {
       void (async () => {
         await sleep(100);
         writeConfig(config, { version: 'v2' });
-        await baton!.serving(2);
+        await h.baton!.serving(2);
         await sleep(100);
         req.end('second half');
       })();
     });
     expect(await reply).toEqual({ version: 'v1', body: 'first half, second half' });
-    const stopped = await baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+    const stopped = await h.baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
     expect(stopped.drainTimedOut).toBe(false);
   });
 });
