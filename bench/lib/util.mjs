@@ -1,0 +1,125 @@
+// Small helpers shared by the bench scripts: paths, machine facts, stats, tables, results.
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'dist/cli.js');
+export const FIXTURE = path.join(ROOT, 'test/fixtures/gateway.mjs');
+export const RESULTS = path.join(ROOT, 'bench/results');
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const now = () => performance.now();
+
+/** The facts a reader needs to weigh the numbers, read at run time. */
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    cpu: cpus[0]?.model ?? 'unknown',
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+  };
+}
+
+export function printMachine() {
+  const m = machine();
+  console.log(`machine: ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB RAM, Node ${m.node}, ${m.os}`);
+  return m;
+}
+
+/** True when an executable `cmd` is on PATH. */
+export function installed(cmd) {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      accessSync(path.join(dir, cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A version string for the tables, or undefined. */
+export function versionOf(cmd, arg) {
+  try {
+    return execFileSync(cmd, [arg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 }).trim().split('\n')[0];
+  } catch (err) {
+    return err.stderr?.toString().trim().split('\n')[0];
+  }
+}
+
+const temps = [];
+process.on('exit', () => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp folder removed when the process exits. */
+export function tempDir(prefix = 'baton-bench-') {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
+/** Percentile (0..100) of an unsorted array of numbers, nearest-rank. */
+export function percentile(values, p) {
+  if (values.length === 0) return NaN;
+  const sorted = Float64Array.from(values).sort();
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export function mean(values) {
+  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+export function median(values) {
+  return percentile(values, 50);
+}
+
+export function stddev(values) {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1));
+}
+
+/** Fixed decimals, keeping NaN/undefined visible as "—". */
+export function fmt(value, digits = 0) {
+  if (value === undefined || value === null || Number.isNaN(value)) return '—';
+  return Number(value).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** A markdown table from a header row and rows of cells. */
+export function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** Writes bench/results/<name>.json (and .svg when given); returns the paths. */
+export function writeResults(name, json, svg) {
+  mkdirSync(RESULTS, { recursive: true });
+  const jsonPath = path.join(RESULTS, `${name}.json`);
+  writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  const out = { json: path.relative(ROOT, jsonPath) };
+  if (svg) {
+    const svgPath = path.join(RESULTS, `${name}.svg`);
+    writeFileSync(svgPath, svg);
+    out.svg = path.relative(ROOT, svgPath);
+  }
+  console.log(`wrote ${out.json}${out.svg ? ` and ${out.svg}` : ''}`);
+  return out;
+}
+
+/** `--long` anywhere in argv. */
+export const isLong = (argv = process.argv) => argv.includes('--long');
+
+/** Reads `--name value` from argv, with a default. */
+export function flag(name, fallback, argv = process.argv) {
+  const i = argv.indexOf(`--${name}`);
+  if (i === -1 || i + 1 >= argv.length) return fallback;
+  const value = argv[i + 1];
+  return typeof fallback === 'number' ? Number(value) : value;
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// Overhead scenario: the same autocannon load straight to the gateway (its private port),
+// through baton, and through a 20-line Node proxy (bench/lib/minimal-proxy.mjs, the floor
+// for any Node HTTP hop), in one run, alternating rounds (direct, baton, minimal, direct,
+// baton, minimal, …) so machine drift hits all alike. Reports the throughput ratio, the
+// latency baton adds at a fixed 1,000 req/s, baton's CPU time per proxied request and its
+// peak RSS.
+//
+//   node bench/overhead.mjs            3 rounds of 2 s per path and measurement (about 70 s)
+//   node bench/overhead.mjs --long     5 rounds of 5 s per path and measurement
+//   node bench/overhead.mjs --gateway caddy-static --connections 64 --rate 2000
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import getPort from 'get-port';
+import { startBaton } from './lib/baton.mjs';
+import { start, stop, waitHttp } from './lib/proc.mjs';
+import { cannon } from './lib/cannon.mjs';
+import { caddyGateway, fixtureGateway, gatewayEnv } from './lib/gateways.mjs';
+import { cpuMs, peakRssMiB } from './lib/procstat.mjs';
+import { chart } from './lib/svg.mjs';
+import { Timeline } from './lib/timeline.mjs';
+import { flag, fmt, isLong, mean, percentile, printMachine, table, tempDir, writeResults } from './lib/util.mjs';
+
+const MODES = ['direct', 'baton', 'minimal'];
+
+/** Alternating rounds; one record per round with the proxy's (baton or minimal) and the gateway's CPU use. */
+async function rounds({ urls, pids, pairs, seconds, connections, rate, timeline, label }) {
+  const out = [];
+  for (let i = 0; i < pairs; i++) {
+    for (const mode of MODES) {
+      timeline.mark(`${mode[0].toUpperCase()}${label}`);
+      const proxyPid = mode === 'minimal' ? pids.minimal : pids.baton;
+      const before = { proxy: cpuMs(proxyPid), gateway: cpuMs(pids.gateway) };
+      const r = await cannon({ url: urls[mode], connections, seconds, rate, timeline });
+      const after = { proxy: cpuMs(proxyPid), gateway: cpuMs(pids.gateway) };
+      out.push({ mode, pair: i, ...r, proxyCpuMs: after.proxy - before.proxy, gatewayCpuMs: after.gateway - before.gateway });
+    }
+  }
+  return out;
+}
+
+/** bench/lib/minimal-proxy.mjs in front of the gateway instance baton runs. */
+async function startMinimal(targetPort) {
+  const port = await getPort({ host: '127.0.0.1' });
+  const script = new URL('./lib/minimal-proxy.mjs', import.meta.url).pathname;
+  const child = start(process.execPath, [script], { env: { ...process.env, PORT: String(port), TARGET: String(targetPort) } });
+  await waitHttp(port, { child });
+  return { child, url: `http://127.0.0.1:${port}/` };
+}
+
+const usPerRequest = (list, key) => (list.reduce((a, r) => a + r[key], 0) * 1000) / list.reduce((a, r) => a + r.requests, 0);
+
+async function measure(gateway, o) {
+  const dir = tempDir();
+  await gateway.prepare(dir);
+  const file = path.join(dir, gateway.file);
+  writeFileSync(file, gateway.config('v0'));
+  const baton = await startBaton(['-p', '0', '-w', file], gateway.command(file), { env: gatewayEnv(dir), cwd: dir });
+  const minimal = await startMinimal(baton.privatePort);
+  const urls = { direct: `http://127.0.0.1:${baton.privatePort}/`, baton: `${baton.url}/`, minimal: minimal.url };
+  const pids = { baton: baton.pid, gateway: baton.gatewayPid, minimal: minimal.child.pid };
+  const timeline = new Timeline();
+  // Warm-up (JIT, keep-alive pools) on every path, not recorded.
+  for (const mode of MODES) await cannon({ url: urls[mode], connections: o.connections, seconds: 1 });
+  timeline.t0 = performance.now();
+  const max = await rounds({ urls, pids, pairs: o.pairs, seconds: o.seconds, connections: o.connections, timeline, label: '' });
+  const fixed = await rounds({ urls, pids, pairs: o.ratePairs, seconds: o.rateSeconds, connections: 10, rate: o.rate, timeline, label: '@rate' });
+  const peakRss = peakRssMiB(baton.pid);
+  const minimalPeakRss = peakRssMiB(minimal.child.pid);
+  await stop(minimal.child);
+  await baton.stop();
+  await gateway.cleanup();
+
+  const by = (list, mode) => list.filter((r) => r.mode === mode);
+  const ratiosOf = (mode) => by(max, mode).map((b, i) => b.rps / by(max, 'direct')[i].rps);
+  const ratios = ratiosOf('baton');
+  const pooled = (mode, p) => percentile(by(fixed, mode).flatMap((r) => r.latencies), p);
+  const pairDiff = (p) => by(fixed, 'baton').map((b, i) => percentile(b.latencies, p) - percentile(by(fixed, 'direct')[i].latencies, p));
+  const strip = (list) => list.map(({ latencies, ...r }) => r);
+  return {
+    gateway: gateway.label,
+    directRps: mean(by(max, 'direct').map((r) => r.rps)),
+    batonRps: mean(by(max, 'baton').map((r) => r.rps)),
+    minimalRps: mean(by(max, 'minimal').map((r) => r.rps)),
+    ratio: mean(ratios),
+    ratioMin: Math.min(...ratios),
+    ratioMax: Math.max(...ratios),
+    minimalRatio: mean(ratiosOf('minimal')),
+    directP50Ms: pooled('direct', 50),
+    directP99Ms: pooled('direct', 99),
+    batonP50Ms: pooled('baton', 50),
+    batonP99Ms: pooled('baton', 99),
+    addedP50Ms: pooled('baton', 50) - pooled('direct', 50),
+    addedP99Ms: pooled('baton', 99) - pooled('direct', 99),
+    addedP99PerPairMs: pairDiff(99),
+    minimalAddedP99Ms: pooled('minimal', 99) - pooled('direct', 99),
+    batonCpuUsPerReq: usPerRequest(by(max, 'baton'), 'proxyCpuMs'),
+    batonCpuUsPerReqAtRate: usPerRequest(by(fixed, 'baton'), 'proxyCpuMs'),
+    minimalCpuUsPerReq: usPerRequest(by(max, 'minimal'), 'proxyCpuMs'),
+    gatewayCpuUsPerReqDirect: usPerRequest(by(max, 'direct'), 'gatewayCpuMs'),
+    batonPeakRssMiB: peakRss,
+    minimalPeakRssMiB: minimalPeakRss,
+    errors: [...max, ...fixed].reduce((a, r) => a + r.errors + r.non2xx, 0),
+    rounds: { max: strip(max), fixed: strip(fixed) },
+    timeline: timeline.toJSON(),
+  };
+}
+
+export async function overheadScenario(argv = process.argv) {
+  const long = isLong(argv);
+  const machine = printMachine();
+  const o = {
+    pairs: flag('pairs', long ? 5 : 3, argv),
+    seconds: flag('seconds', long ? 5 : 2, argv),
+    connections: flag('connections', 32, argv),
+    rate: flag('rate', 1000, argv),
+    ratePairs: long ? 5 : 2,
+    rateSeconds: long ? 5 : 2,
+  };
+  console.log(`\n## overhead: ${o.pairs} × (direct, baton, minimal) rounds of ${o.seconds} s at full speed (${o.connections} connections), ${o.ratePairs} × ${o.rateSeconds} s at ${o.rate} req/s (10 connections), GET /\n`);
+  const only = flag('gateway', undefined, argv);
+  const results = [];
+  for (const gateway of [fixtureGateway(), caddyGateway({ backend: 'caddy' })]) {
+    if (only && gateway.name !== only) continue;
+    if (gateway.missing) {
+      console.log(`SKIPPED ${gateway.label}: ${gateway.missing}`);
+      continue;
+    }
+    console.log(`measuring ${gateway.label}…`);
+    results.push(await measure(gateway, o));
+  }
+  const md = table(
+    ['gateway', 'direct req/s', 'via baton req/s', 'ratio (min–max)', `added p50 @${o.rate}/s (ms)`, `added p99 @${o.rate}/s (ms)`, 'baton CPU µs/req (full speed)', `baton CPU µs/req @${o.rate}/s`, 'gateway CPU µs/req (direct)', 'baton peak RSS (MiB)', 'errors'],
+    results.map((r) => [
+      r.gateway,
+      fmt(r.directRps),
+      fmt(r.batonRps),
+      `${fmt(r.ratio * 100, 1)} % (${fmt(r.ratioMin * 100, 1)}–${fmt(r.ratioMax * 100, 1)})`,
+      `${fmt(r.addedP50Ms, 3)} (${fmt(r.directP50Ms, 3)} → ${fmt(r.batonP50Ms, 3)})`,
+      `${fmt(r.addedP99Ms, 3)} (${fmt(r.directP99Ms, 3)} → ${fmt(r.batonP99Ms, 3)})`,
+      fmt(r.batonCpuUsPerReq, 1),
+      fmt(r.batonCpuUsPerReqAtRate, 1),
+      fmt(r.gatewayCpuUsPerReqDirect, 1),
+      fmt(r.batonPeakRssMiB, 1),
+      r.errors,
+    ]),
+  );
+  const reference = table(
+    ['gateway', 'minimal Node proxy req/s', 'ratio to direct', `added p99 @${o.rate}/s (ms)`, 'CPU µs/req (full speed)', 'peak RSS (MiB)'],
+    results.map((r) => [r.gateway, fmt(r.minimalRps), `${fmt(r.minimalRatio * 100, 1)} %`, fmt(r.minimalAddedP99Ms, 3), fmt(r.minimalCpuUsPerReq, 1), fmt(r.minimalPeakRssMiB, 1)]),
+  );
+  console.log(`\n${md}\n\nReference, same rounds: bench/lib/minimal-proxy.mjs (20 lines of node:http, no baton features), the floor for one Node HTTP hop here:\n\n${reference}\n`);
+  const svg = chart(
+    'overhead: alternating rounds, direct vs through baton',
+    results.map((r) => ({ title: `${r.gateway}: baton/direct ${fmt(r.ratio * 100, 1)} %, +${fmt(r.addedP99Ms, 3)} ms p99 @${o.rate}/s`, timeline: r.timeline })),
+    `blue: answers/s (left axis) · red: failed per 100 ms (right axis) · dashed: round starts: D direct, B baton, M minimal Node proxy; @rate = fixed ${o.rate} req/s`,
+  );
+  writeResults('overhead', { scenario: 'overhead', machine, options: o, results, table: md, reference }, svg);
+  return { results, md, reference };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  overheadScenario().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
