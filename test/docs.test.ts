@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../src/cli-args.js';
+import { buildProgram, presetHelp } from '../src/cli-args.js';
+import { configSchema } from '../src/config-file.js';
+import { ERROR_CODES } from '../src/errors.js';
 import { EVENT_TYPES } from '../src/events.js';
+import { PRESET_SUMMARY } from '../src/presets/index.js';
 import { ROOT } from './helpers/baton-process.js';
 
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
@@ -39,5 +42,52 @@ describe('docs match the code', () => {
   it('README lists every --json event type', () => {
     const documented = tableAfter(read('README.md'), '## JSON output').map((row) => row[0]!.replaceAll('`', ''));
     expect(documented).toEqual([...EVENT_TYPES]);
+  });
+});
+
+describe('configuration and presets docs match the code', () => {
+  it('docs/configuration.md lists every config key with its flag, type, default and description from the schema', () => {
+    const program = buildProgram('0.0.0');
+    const flags = new Map(program.options.map((o) => [o.attributeName(), o.flags]));
+    const { properties } = configSchema();
+    const expected = Object.entries(properties)
+      .filter(([key]) => key !== '$schema')
+      .map(([key, p]) => [
+        `\`${key}\``,
+        key === 'command' ? '`-- <command...>`' : flags.has(key) ? `\`${flags.get(key)}\`` : '—',
+        p.type === 'array' ? 'string[]' : p.type,
+        p.default === undefined ? '—' : `\`${JSON.stringify(p.default)}\``,
+        p.description,
+      ]);
+    expect(tableAfter(read('docs/configuration.md'), '## Every option')).toEqual(expected);
+  });
+
+  it('every flag but --config, --version and --help is a config key with the same description, and back', () => {
+    const program = buildProgram('0.0.0');
+    const { properties } = configSchema();
+    const fromFlags = program.options
+      .filter((o) => !['config', 'version', 'help'].includes(o.attributeName()))
+      .map((o) => [o.attributeName(), o.description]);
+    const fromSchema = Object.entries(properties)
+      .filter(([key]) => key !== '$schema' && key !== 'command')
+      .map(([key, p]) => [key, p.description]);
+    expect(fromSchema.sort()).toEqual(fromFlags.sort());
+  });
+
+  it('docs/presets.md lists exactly what --help says each preset sets', () => {
+    const doc = read('docs/presets.md');
+    for (const [name, items] of Object.entries(PRESET_SUMMARY)) {
+      const section = doc.slice(doc.indexOf(`## ${name}`));
+      const listed = section.split('\n').slice(2).filter((l) => l.startsWith('- ')).slice(0, items.length);
+      expect(listed, name).toEqual(items.map((i) => `- ${i}`));
+    }
+    expect(presetHelp()).toContain(PRESET_SUMMARY.krakend[0]);
+  });
+
+  it('docs/troubleshooting.md covers every error code', () => {
+    const doc = read('docs/troubleshooting.md');
+    for (const code of ERROR_CODES) {
+      expect(doc, code).toContain(code);
+    }
   });
 });

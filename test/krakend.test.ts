@@ -1,0 +1,110 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BatonProcess, isAlive, ROOT } from './helpers/baton-process.js';
+import { sleep, writeText } from './helpers/files.js';
+import { useHarness } from './helpers/harness.js';
+import { getJson, request, waitForVersion } from './helpers/http.js';
+import { Load } from './helpers/load.js';
+
+// KrakenD cannot be installed on these machines: these tests run baton's KrakenD preset
+// against a stand-in that reproduces KrakenD's command line (test/fixtures/krakend-standin).
+const STANDIN = path.join(ROOT, 'test/fixtures/krakend-standin');
+
+const h = useHarness();
+
+/** A KrakenD config whose `/` endpoint answers `{"version": <version>}`. */
+function krakendConfig(version: string): string {
+  return `${JSON.stringify({ version: 3, port: 8080, endpoints: [{ endpoint: '/', method: 'GET', output: { version } }] }, null, 2)}\n`;
+}
+
+/** `baton --json -p 0 <extra> -- krakend run -c <config>` with the stand-in first on PATH: no other flag. */
+function startKrakend(config: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): BatonProcess {
+  return BatonProcess.start(['-p', '0', '--debounce', '20', ...extra, '--', 'krakend', 'run', '-c', config], {
+    cwd: h.tmp.dir,
+    env: { ...process.env, ...env, PATH: `${STANDIN}${path.delimiter}${process.env.PATH}` },
+  });
+}
+
+describe('KrakenD preset (against the stand-in)', () => {
+  it('`baton -- krakend run -c krakend.json` alone: port, health, check and watch are set, reloads drop nothing, a broken save is rejected with KrakenD\'s error', async () => {
+    writeText(h.tmp.file('krakend.json'), krakendConfig('k1'));
+    h.baton = startKrakend('krakend.json');
+    const url = await h.baton.url();
+    const preset = await h.baton.waitFor((e) => e.type === 'preset');
+    expect(preset.name).toBe('krakend');
+    expect(preset.applied).toEqual(['command: krakend run -c krakend.json -p {port}', 'health: /__health', 'check: krakend check -n -c krakend.json']);
+    const listening = h.baton.events.find((e) => e.type === 'listening')!;
+    expect(listening.watch).toEqual([h.tmp.file('krakend.json')]);
+    await h.baton.serving(1);
+
+    const load = new Load(url, { clients: 6, mode: 'get' });
+    for (let i = 2; i <= 5; i++) {
+      writeText(h.tmp.file('krakend.json'), krakendConfig(`k${i}`));
+      await h.baton.serving(i);
+      await sleep(100);
+    }
+    writeText(h.tmp.file('krakend.json'), '{ "version": 3, "endpoints": [');
+    const rejected = await h.baton.waitFor((e) => e.type === 'rejected');
+    expect(rejected.reason).toBe('check failed (exit code 1)');
+    expect((rejected.output as string[]).join('\n')).toMatch(/ERROR parsing the configuration file/);
+    expect(rejected.serving).toBe(5);
+    await sleep(200);
+    const result = await load.stop();
+    expect(result.failed, JSON.stringify(result.causes)).toBe(0);
+    expect(result.versions).toEqual(['k1', 'k2', 'k3', 'k4', 'k5']);
+
+    writeText(h.tmp.file('krakend.json'), krakendConfig('k6'));
+    await waitForVersion(url, 'k6');
+    const exit = await h.baton.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+    expect(h.baton.gatewayPids().filter(isAlive)).toEqual([]);
+  });
+
+  it('without the check, a config KrakenD refuses at start is rejected with its ERROR line in the reason', async () => {
+    writeText(h.tmp.file('krakend.json'), krakendConfig('k1'));
+    h.baton = startKrakend('krakend.json', ['--check', '']);
+    await h.baton.serving(1);
+    writeText(h.tmp.file('krakend.json'), JSON.stringify({ version: 2, endpoints: [] }));
+    const rejected = await h.baton.waitFor((e) => e.type === 'rejected');
+    expect(rejected.reason).toMatch(/^exited with code 1 before becoming healthy: ERROR parsing the configuration file: .*unsupported version: 2/);
+    expect(rejected.serving).toBe(1);
+  });
+
+  it('honours a custom health_path from the config', async () => {
+    const config = { version: 3, endpoints: [{ endpoint: '/', output: { version: 'custom' } }], extra_config: { router: { health_path: '/ping' } } };
+    writeText(h.tmp.file('krakend.json'), JSON.stringify(config));
+    h.baton = startKrakend('krakend.json');
+    const preset = await h.baton.waitFor((e) => e.type === 'preset');
+    expect(preset.applied).toContain('health: /ping');
+    const url = await h.baton.url();
+    await h.baton.serving(1);
+    expect((await request(`${url}/ping`)).status).toBe(200);
+  });
+
+  it('Flexible Configuration: settings changes reload, the rendered FC_OUT file does not', async () => {
+    const dir = h.tmp.dir;
+    mkdirSync(path.join(dir, 'settings'));
+    mkdirSync(path.join(dir, 'partials'));
+    mkdirSync(path.join(dir, 'templates'));
+    writeFileSync(path.join(dir, 'settings/service.json'), JSON.stringify({ version: 'fc1' }));
+    // A template renders the settings value; a partial is inserted as it is.
+    writeFileSync(path.join(dir, 'templates/endpoint.tmpl'), '{ "endpoint": "/", "method": "GET", "output": { "version": "{{ .service.version }}" } }');
+    writeFileSync(path.join(dir, 'partials/health.json'), '{ "endpoint": "/static", "method": "GET" }');
+    writeFileSync(path.join(dir, 'krakend.tmpl'), '{ "version": 3, "port": 8080, "endpoints": [ {{ template "endpoint.tmpl" . }}, {{ include "health.json" }} ] }');
+    const env = { FC_ENABLE: '1', FC_SETTINGS: 'settings', FC_PARTIALS: 'partials', FC_TEMPLATES: 'templates', FC_OUT: 'rendered.json' };
+    h.baton = startKrakend('krakend.tmpl', [], env);
+    const url = await h.baton.url();
+    const listening = await h.baton.waitFor((e) => e.type === 'listening');
+    expect(listening.watch).toEqual(['krakend.tmpl', 'settings', 'partials', 'templates'].map((p) => path.join(dir, p)));
+    await waitForVersion(url, 'fc1');
+    expect(JSON.parse(readFileSync(path.join(dir, 'rendered.json'), 'utf8')).endpoints[0].output.version).toBe('fc1');
+
+    writeFileSync(path.join(dir, 'settings/service.json'), JSON.stringify({ version: 'fc2' }));
+    await waitForVersion(url, 'fc2');
+    await sleep(500);
+    // Each start rewrote rendered.json; none of those writes started a generation.
+    expect(h.baton.events.filter((e) => e.type === 'starting')).toHaveLength(2);
+    expect((await getJson(url)).version).toBe('fc2');
+  });
+});
