@@ -25,7 +25,10 @@ export async function waitHealthy(probe: HealthProbe): Promise<void> {
     maxTimeout: 50,
     randomize: false,
     signal: probe.signal,
-    onFailedAttempt: ({ error }) => probe.onFailure?.(error.message),
+    // A probe cut short by the abort says nothing about the gateway: keep the last real answer.
+    onFailedAttempt: ({ error }) => {
+      if (!probe.signal.aborted) probe.onFailure?.(error.message);
+    },
   });
 }
 
