@@ -106,6 +106,13 @@ describe('hostile and malformed client input', () => {
     expect(kept['x-forwarded-host']).toBe('public.example');
   });
 
+  it('a DELETE with a chunked body reaches the gateway still chunked (never relabelled Content-Length: 0)', async () => {
+    const seen = await request(`${url}/headers`, { method: 'DELETE', headers: { 'transfer-encoding': 'chunked' }, body: 'GET /__hits HTTP/1.1\r\n\r\n' });
+    const headers = JSON.parse(seen.body) as Record<string, string>;
+    expect(headers['transfer-encoding']).toBe('chunked');
+    expect(headers['content-length']).toBeUndefined();
+  });
+
   it('repeated response headers (Set-Cookie) reach the client as separate headers', async () => {
     const reply = await request(`${url}/cookies`);
     expect(reply.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/']);
