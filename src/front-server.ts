@@ -2,8 +2,8 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer, type ProxyServer } from 'http-proxy-3';
 import { BatonError } from './errors.js';
+import { forwardHttp } from './forward-http.js';
 import { Generation } from './generation.js';
-import { stripRequestHopHeaders, stripResponseHopHeaders } from './hop-headers.js';
 import { UnavailableError, type Router } from './router.js';
 
 export interface FrontServerOptions {
@@ -31,9 +31,9 @@ type Retries = Record<string, number>;
 
 /**
  * The public listener. It asks the router for a generation per request, counts the
- * request against it until the response closes, and proxies with that generation's
- * keep-alive agent. Client connections belong to baton, never to a gateway, so
- * they survive every reload.
+ * request against it until the response closes, and forwards it with that generation's
+ * keep-alive agent (`forward-http.ts`; upgrades go through http-proxy-3's `ws()`).
+ * Client connections belong to baton, never to a gateway, so they survive every reload.
  */
 export class FrontServer {
   readonly #server: http.Server;
@@ -51,17 +51,6 @@ export class FrontServer {
     this.#options = options;
     this.#router = options.router;
     this.#proxy = createProxyServer({ xfwd: true });
-    this.#proxy.on('proxyRes', (proxyRes, _req, res) => {
-      this.#upstreams.set(res, proxyRes);
-      // An upstream that dies mid-body must not leave the client hanging.
-      proxyRes.on('close', () => {
-        if (!proxyRes.complete && !res.writableEnded) res.destroy();
-      });
-      // The client connection is baton's: its keep-alive follows the client and baton's state,
-      // never the gateway's (whose Keep-Alive hints describe the upstream socket).
-      stripResponseHopHeaders(proxyRes.headers);
-      proxyRes.headers.connection = this.#closing || !res.shouldKeepAlive ? 'close' : 'keep-alive';
-    });
     // http-proxy-3 re-emits a client socket's errors (a WebSocket client that resets, say)
     // as its own 'error' event; unheard, that would throw. The socket is done: close it.
     this.#proxy.on('error', (_err, _req, resOrSocket) => {
@@ -120,9 +109,12 @@ export class FrontServer {
       if (!res.headersSent) {
         counts.requests++;
         respond(res, 504, `baton: gateway generation ${gen.id} did not answer within --drain-timeout`);
-      } else if (res.getHeader('content-length') === undefined && !res.writableEnded) {
+        continue;
+      }
+      // The head went out in one writeHead, so its headers are those of the upstream response.
+      const upstream = this.#upstreams.get(res);
+      if (upstream?.headers['content-length'] === undefined && !res.writableEnded) {
         counts.streams++;
-        const upstream = this.#upstreams.get(res);
         upstream?.unpipe(res);
         upstream?.destroy();
         res.end();
@@ -150,6 +142,18 @@ export class FrontServer {
     );
   }
 
+  /**
+   * The client connection is baton's: its keep-alive follows the client and baton's state,
+   * never the gateway's (whose Keep-Alive hints describe the upstream socket). An HTTP/1.0
+   * client is always answered `Connection: close`, as it was under http-proxy-3.
+   */
+  readonly #keepClientAlive = (req: http.IncomingMessage, res: http.ServerResponse): boolean =>
+    !this.#closing && res.shouldKeepAlive && req.httpVersion !== '1.0';
+
+  readonly #onResponse = (res: http.ServerResponse, upstream: http.IncomingMessage): void => {
+    this.#upstreams.set(res, upstream);
+  };
+
   #forward(req: http.IncomingMessage, res: http.ServerResponse, gen: Generation, retries: Retries | undefined): void {
     gen.enter(res);
     const leave = (): void => {
@@ -157,10 +161,9 @@ export class FrontServer {
       gen.leave(res);
     };
     res.on('close', leave);
-    if (retries === undefined) stripRequestHopHeaders(req.headers);
     // After a reset, a one-off connection (agent: false) rather than another pooled socket.
     const fresh = retries?.ECONNRESET !== undefined;
-    this.#proxy.web(req, res, { target: gen.target, agent: fresh ? false : gen.agent }, (err: NodeJS.ErrnoException) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
       if (res.headersSent) {
         // Headers went out: no status can be sent any more, so end the client connection
         // (unless baton already ended the response cleanly, as a drain timeout does).
@@ -179,7 +182,8 @@ export class FrontServer {
         return;
       }
       respond(res, 502, `baton: gateway generation ${gen.id} failed before answering (${err.code ?? err.message})`);
-    });
+    };
+    forwardHttp(req, res, { target: gen.target, agent: fresh ? false : gen.agent, keepClientAlive: this.#keepClientAlive, onResponse: this.#onResponse, onError });
   }
 
   #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -95,6 +95,29 @@ describe('hostile and malformed client input', () => {
     expect(reply.headers['keep-alive']).not.toBe('timeout=1');
   });
 
+  it('X-Forwarded-* are appended to what the client sent; Host and X-Forwarded-Host go through as sent', async () => {
+    const seen = await getJsonWith(`${url}/headers`, { host: 'example.com:8080', 'x-forwarded-for': '10.0.0.1', 'x-forwarded-proto': 'https' });
+    expect(seen.host).toBe('example.com:8080');
+    expect(seen['x-forwarded-for']).toBe('10.0.0.1,127.0.0.1');
+    expect(seen['x-forwarded-proto']).toBe('https,http');
+    expect(seen['x-forwarded-port']).toBe('8080');
+    expect(seen['x-forwarded-host']).toBe('example.com:8080');
+    const kept = await getJsonWith(`${url}/headers`, { 'x-forwarded-host': 'public.example' });
+    expect(kept['x-forwarded-host']).toBe('public.example');
+  });
+
+  it('a DELETE with a chunked body reaches the gateway still chunked (never relabelled Content-Length: 0)', async () => {
+    const seen = await request(`${url}/headers`, { method: 'DELETE', headers: { 'transfer-encoding': 'chunked' }, body: 'GET /__hits HTTP/1.1\r\n\r\n' });
+    const headers = JSON.parse(seen.body) as Record<string, string>;
+    expect(headers['transfer-encoding']).toBe('chunked');
+    expect(headers['content-length']).toBeUndefined();
+  });
+
+  it('repeated response headers (Set-Cookie) reach the client as separate headers', async () => {
+    const reply = await request(`${url}/cookies`);
+    expect(reply.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+  });
+
   it('a client that stops reading a large response does not hold up others, and leaks nothing once gone', async () => {
     const stalled = net.connect(port, '127.0.0.1', () => stalled.write('GET /big?mb=64 HTTP/1.1\r\nHost: x\r\n\r\n'));
     stalled.pause();

@@ -86,6 +86,15 @@ describe('proxying', () => {
     expect(['aborted', 'error']).toContain(outcome);
   });
 
+  it('a status code Node cannot write (099) gives a 502, and baton keeps serving', async () => {
+    const { url } = await started({ version: 'v1' });
+    await h.baton!.serving(1);
+    const reply = await request(`${url}/bad-status`);
+    expect(reply.status).toBe(502);
+    expect(reply.body).toBe('baton: gateway generation 1 failed before answering (ERR_HTTP_INVALID_STATUS_CODE)\n');
+    expect((await getJson(url)).version).toBe('v1');
+  });
+
   it('retries a reset body-less GET once on a fresh connection, never a POST with a body', async () => {
     const { url } = await started({ version: 'v1' });
     await h.baton!.serving(1);

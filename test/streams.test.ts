@@ -113,6 +113,35 @@ describe('long-lived connections across a reload', () => {
     expect(stopped.cut).toEqual({ streams: 0, requests: 0, websockets: 1 });
   });
 
+  it('a fixed-length response still downloading at --drain-timeout is cut, never ended short as if complete', async () => {
+    const { url, config } = await start(['--drain-timeout', '300']);
+    let first!: (res: http.IncomingMessage) => void;
+    const firstSeen = new Promise<http.IncomingMessage>((resolve) => (first = resolve));
+    const outcome = new Promise<string>((resolve, reject) => {
+      http
+        .get(`${url}/big?mb=64`, { agent: false }, (res) => {
+          // Read one chunk, then stop: the response cannot finish before the drain timeout.
+          res.once('data', () => {
+            res.pause();
+            first(res);
+          });
+          res.on('end', () => resolve('end'));
+          res.on('error', () => resolve('aborted'));
+          res.on('close', () => resolve(res.complete ? 'complete' : 'aborted'));
+        })
+        .on('error', reject);
+    });
+    const res = await firstSeen;
+    writeConfig(config, { version: 'v2' });
+    await h.baton!.serving(2);
+    const stopped = await h.baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+    expect(stopped.drainTimedOut).toBe(true);
+    expect(stopped.cut).toEqual({ streams: 0, requests: 1, websockets: 0 });
+    // Reading again, the client meets the cut (a short body ended cleanly would leave it waiting).
+    res.resume();
+    expect(await outcome).toBe('aborted');
+  });
+
   it('a request still unanswered at --drain-timeout gets a 504 that names the generation', async () => {
     const { url, config } = await start(['--drain-timeout', '300']);
     const slow = request(`${url}/slow?ms=5000`);
