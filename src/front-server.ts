@@ -20,9 +20,13 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  * that died) is retried once on a fresh connection, never on another pooled socket that
  * may be just as dead. A refused connection never reached the gateway, so it is retried
  * up to three times, each after baton has noticed the gateway is gone (or a second has
- * passed), so the retry is routed to its successor.
+ * passed), so the retry is routed to its successor. A request reset again on its fresh
+ * connection waits up to 250 ms for baton to notice a dying gateway and then goes once
+ * to the successor; if the gateway is still serving, it gets the 502.
  */
 const RETRY_BUDGET: Readonly<Record<string, number>> = { ECONNRESET: 1, ECONNREFUSED: 3 };
+/** How long a twice-reset request waits to see whether its gateway is exiting. */
+const RESET_SETTLE_MS = 250;
 /** Longest wait for baton to notice a refusing gateway has exited before retrying anyway. */
 const REFUSED_SETTLE_MS = 1000;
 
@@ -172,6 +176,16 @@ export class FrontServer {
       }
       leave();
       const code = err.code ?? '';
+      if (code === 'ECONNRESET' && retries?.ECONNRESET && isReplayable(req)) {
+        // Reset again, on a fresh connection: either the gateway resets this request (answer
+        // 502) or it is dying. Give baton a moment to notice; if it did, route to the successor.
+        void gen.whenGone(RESET_SETTLE_MS).then(() => {
+          if (res.destroyed) return;
+          if (this.#router.current !== gen && !retries.gone) this.#dispatch(req, res, { ...retries, gone: 1 });
+          else respond(res, 502, `baton: gateway generation ${gen.id} failed before answering (${code})`);
+        });
+        return;
+      }
       const used = retries?.[code] ?? 0;
       if (used < (RETRY_BUDGET[code] ?? 0) && isReplayable(req)) {
         const next = { ...retries, [code]: used + 1 };

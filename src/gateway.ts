@@ -73,7 +73,7 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
       const stream = this.#subprocess[name];
       if (stream) onLines(stream, (line) => this.#onLine(name, line));
     }
-    this.exited = this.#subprocess.then((result) => {
+    this.exited = this.#subprocess.then(async (result) => {
       const exit: GatewayExit = {
         code: result.exitCode ?? null,
         signal: result.signal ?? null,
@@ -84,7 +84,10 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
       this.#exit = exit;
       if (this.#pgid !== undefined) {
         // The leader is gone; anything it left in its group goes with it.
-        if (signalGroup(this.#pgid, 0)) signalGroup(this.#pgid, 'SIGKILL');
+        if (signalGroup(this.#pgid, 0)) {
+          signalGroup(this.#pgid, 'SIGKILL');
+          await groupGone(this.#pgid);
+        }
         untrackGroup(this.#pgid);
       }
       this.emit('exit', exit);
@@ -149,6 +152,11 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
     this.#tail.push(line);
     this.emit('line', stream, line);
   }
+}
+
+/** Waits (up to 1 s) until a SIGKILLed group has no members left, so "stopped" means gone. */
+async function groupGone(pgid: number): Promise<void> {
+  for (let i = 0; i < 100 && signalGroup(pgid, 0); i++) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 function spawnErrorText(cause: unknown, file: string): string {
