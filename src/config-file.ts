@@ -65,7 +65,7 @@ function validate(file: string, config: Record<string, unknown>): ConfigValues {
       throw configError(file, `has an unknown key "${key}"`, `known keys: ${Object.keys(properties).filter((k) => k !== '$schema').join(', ')}`);
     }
     const problem = check(value, schema);
-    if (problem) throw configError(file, `key "${key}" must be ${problem}, got ${JSON.stringify(value)}`, `see ${describeSchemaLocation()}`);
+    if (problem) throw configError(file, `key "${key}" must be ${problem}, got ${JSON.stringify(value)}`, 'see schema/baton.config.schema.json or docs/configuration.md');
     if (key !== '$schema') values[key] = value as ConfigValues[string];
   }
   return values;
@@ -93,10 +93,6 @@ function check(value: unknown, schema: PropertySchema): string | undefined {
       return value.length < (schema.minItems ?? 0) ? what : undefined;
     }
   }
-}
-
-function describeSchemaLocation(): string {
-  return 'schema/baton.config.schema.json or docs/configuration.md';
 }
 
 function configError(file: string, problem: string, hint: string): BatonError {

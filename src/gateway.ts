@@ -30,7 +30,6 @@ export interface GatewayStopResult {
 
 type GatewayEvents = {
   line: [stream: 'stdout' | 'stderr', line: string];
-  exit: [exit: GatewayExit];
 };
 
 const TAIL_LINES = 12;
@@ -90,7 +89,6 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
         }
         untrackGroup(this.#pgid);
       }
-      this.emit('exit', exit);
       return exit;
     });
   }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { usageError } from './errors.js';
+import { flagValue } from './presets/preset.js';
 import { choosePreset, type PresetChoice, type PresetName, type PresetSettings } from './presets/index.js';
 
 /** What a caller of the API (or the CLI, after parsing flags) gives baton. */
@@ -153,13 +154,7 @@ const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'fish', 'busybox']);
 /** The config file a gateway command names with `-c FILE`, `--config FILE` or `--config=FILE`. */
 export function findConfigFile(command: readonly string[]): string | undefined {
   if (SHELLS.has(path.basename(command[0] ?? ''))) return undefined;
-  for (let i = 1; i < command.length; i++) {
-    const arg = command[i]!;
-    if ((arg === '-c' || arg === '--config') && i + 1 < command.length) return command[i + 1];
-    const match = /^(?:--config|-c)=(.+)$/.exec(arg);
-    if (match) return match[1];
-  }
-  return undefined;
+  return flagValue(command, ['-c', '--config']);
 }
 
 /** Parses a flag value as a whole number, with an error that names the flag. */

@@ -35,11 +35,6 @@ export class Router {
     return this.#current;
   }
 
-  /** Requests waiting for an instance. */
-  get held(): number {
-    return this.#waiters.size;
-  }
-
   /** The generation for a new request: synchronous on the hot path, a promise while held. */
   route(): Generation | Promise<Generation> {
     if (this.#current) return this.#current;

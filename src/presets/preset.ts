@@ -43,7 +43,7 @@ export function flagValue(command: readonly string[], names: readonly string[], 
     const arg = command[i]!;
     if (names.includes(arg) && i + 1 < command.length) return command[i + 1];
     for (const name of names) {
-      if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1);
+      if (arg.startsWith(`${name}=`) && arg.length > name.length + 1) return arg.slice(name.length + 1);
     }
   }
   return undefined;
