@@ -24,6 +24,23 @@ interface Instance {
 
 type Outcome = { kind: 'ready'; ms: number } | { kind: 'aborted' } | { kind: 'failed'; reason: string; portClash: boolean };
 
+/**
+ * A transition started from the watcher's early look: it may boot its instance, but it
+ * promotes (or reports a failure) only once the debounce confirms the files held.
+ */
+interface Unconfirmed {
+  held: Promise<boolean>;
+  settle: (held: boolean) => void;
+  /** The request it cut short; redone if the early change turns out void. */
+  replaced: ReloadReason | undefined;
+}
+
+/** A request for a new generation, as the next transition will run it. */
+interface Wanted {
+  reason: ReloadReason;
+  unconfirmed?: Unconfirmed;
+}
+
 /** Tries a candidate gets when its port was taken under it. */
 const PORT_ATTEMPTS = 3;
 /** Crash restarts in a row before baton waits for the next save. */
@@ -46,7 +63,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   readonly #retiring = new Set<Instance>();
   #candidate: GatewayProcess | undefined;
   #candidateAbort: AbortController | undefined;
-  #wanted: ReloadReason | undefined;
+  #wanted: Wanted | undefined;
+  /** The request the running transition is carrying out. */
+  #running: Wanted | undefined;
+  /** The newest early change still waiting for the watcher's verdict. */
+  #unconfirmed: Unconfirmed | undefined;
   #transitions: Promise<void> | undefined;
   #crashes = 0;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -65,9 +86,16 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       debounceMs: this.options.debounce,
       poll: this.options.poll,
     });
-    this.#watcher.on('change', (files) => {
-      this.#emit({ type: 'change', files });
-      this.#request('change');
+    this.#watcher.on('change', (files, early) => {
+      this.#emit({ type: 'change', files, early });
+      this.#request('change', early);
+    });
+    this.#watcher.on('settled', (held) => {
+      const early = this.#unconfirmed;
+      this.#unconfirmed = undefined;
+      early?.settle(held);
+      // The files are back to what the cut-short request was starting: start it again.
+      if (!held && early?.replaced) this.#request(early.replaced);
     });
     this.#watcher.on('error', (err) => this.#emit({ type: 'warning', message: `watcher: ${err.message}` }));
   }
@@ -127,13 +155,15 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     for (const inst of this.#retiring) inst.generation.destroy();
   }
 
-  #request(reason: ReloadReason): void {
+  #request(reason: ReloadReason, early = false): void {
     if (this.#closing) return;
     // A running transition replaces the crashed instance; one already serving needs no restart.
     if (reason === 'crash' && (this.#transitions || this.#serving)) return;
     if (reason !== 'crash') this.#crashes = 0;
     clearTimeout(this.#restartTimer);
-    this.#wanted = reason;
+    this.#unconfirmed?.settle(false); // superseded before its verdict
+    this.#unconfirmed = early ? unconfirmed((this.#wanted ?? this.#running)?.reason) : undefined;
+    this.#wanted = { reason, unconfirmed: this.#unconfirmed };
     this.#candidateAbort?.abort(); // newest files win
     this.#transitions ??= this.#runTransitions();
   }
@@ -141,41 +171,67 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   async #runTransitions(): Promise<void> {
     try {
       while (this.#wanted && !this.#closing) {
-        const reason = this.#wanted;
+        const wanted = this.#wanted;
         this.#wanted = undefined;
-        await this.#transition(reason).catch((err: unknown) => this.#transitionFailed(err));
+        this.#running = wanted;
+        await this.#transition(wanted).catch((err: unknown) => this.#transitionFailed(err));
+        this.#running = undefined;
       }
     } finally {
       this.#transitions = undefined;
     }
   }
 
-  async #transition(reason: ReloadReason): Promise<void> {
+  /**
+   * One attempt at a new generation: check, spawn, health, promote. An early
+   * (unconfirmed) transition boots its instance during the debounce but promotes it, or
+   * reports a failure, only once the watcher confirms the files held; a void verdict
+   * abandons it quietly (it may have read half a save).
+   */
+  async #transition({ reason, unconfirmed }: Wanted): Promise<void> {
     const abort = new AbortController();
     this.#candidateAbort = abort;
+    void unconfirmed?.held.then((held) => held || abort.abort());
+    // Shut down or superseded before the verdict: stop waiting for it.
+    abort.signal.addEventListener('abort', () => unconfirmed?.settle(false), { once: true });
+    /** Whether the files this generation started from are the settled ones. */
+    const held = async (): Promise<boolean> => (unconfirmed ? await unconfirmed.held : true) && !abort.signal.aborted;
     // Instances already being stopped go first, so a burst of saves never stacks processes.
     // (An idle one is about to stop; one still finishing requests is not waited for.)
     await Promise.all([...this.#retiring].filter((i) => i.stopping || i.generation.inflight === 0).map((i) => i.retired));
     if (abort.signal.aborted) return;
     const gen = this.#nextGen++;
+    const down = this.#router.down;
     if (!this.#serving) this.#router.hold(`generation ${gen} to start`);
+    const abandoned = (): void => {
+      // A void early change with nothing after it: requests are refused as before it.
+      if (down !== undefined && !this.#serving && !this.#wanted) this.#router.refuse(down);
+      this.#emit({ type: 'abandoned', gen });
+    };
     if (this.options.check !== undefined) {
       const result = await runCheck(this.options.check, { ...this.options, generation: gen, timeoutMs: this.options.readyTimeout, signal: abort.signal });
-      if (abort.signal.aborted) return this.#emit({ type: 'abandoned', gen });
-      if (!result.ok) return this.#rejected(gen, reason, result.reason, result.output);
+      if (abort.signal.aborted) return abandoned();
+      if (!result.ok) {
+        if (!(await held())) return abandoned();
+        return this.#rejected(gen, reason, result.reason, result.output);
+      }
     }
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
       const port = await this.#privatePort();
       const candidate = this.#spawn(gen, port);
       this.#emit({ type: 'starting', gen, port, pid: candidate.pid, reason });
-      const outcome = await this.#awaitReady(candidate, abort.signal);
-      if (outcome.kind === 'ready') return this.#promote(candidate, outcome.ms);
+      let outcome = await this.#awaitReady(candidate, abort.signal);
+      if (outcome.kind !== 'aborted' && !(await held())) outcome = { kind: 'aborted' };
+      if (outcome.kind === 'ready') {
+        if (candidate.alive) return this.#promote(candidate, outcome.ms);
+        outcome = { kind: 'failed', reason: `${describeExit(candidate.exit!)} right after becoming healthy`, portClash: false };
+      }
       this.#candidate = undefined;
       const retry = outcome.kind === 'failed' && outcome.portClash && attempt < PORT_ATTEMPTS;
       // Held requests learn the verdict now, not after the candidate has finished stopping.
       if (outcome.kind === 'failed' && !retry) this.#refuseIfNothingServes(gen, reason, outcome.reason, candidate.tail());
       await candidate.stop(this.options.stopTimeout);
-      if (outcome.kind === 'aborted') return this.#emit({ type: 'abandoned', gen });
+      if (outcome.kind === 'aborted') return abandoned();
       if (retry) {
         this.#emit({ type: 'port-clash', gen, port });
         continue;
@@ -327,6 +383,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #emit(event: BatonEvent): void {
     this.emit('event', event);
   }
+}
+
+function unconfirmed(replaced: ReloadReason | undefined): Unconfirmed {
+  let settle!: (held: boolean) => void;
+  const held = new Promise<boolean>((resolve) => (settle = resolve));
+  return { held, settle, replaced };
 }
 
 /** The gateway's own last error line (KrakenD's `ERROR parsing …`, a panic), to put in the reason. */

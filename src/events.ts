@@ -8,7 +8,15 @@ export type ReloadReason = 'start' | 'change' | 'manual' | 'crash';
 export type BatonEvent =
   | { type: 'listening'; url: string; port: number; command: readonly string[]; watch: readonly string[] }
   | { type: 'preset'; name: string; applied: string[] }
-  | { type: 'change'; files: string[] }
+  | {
+      type: 'change';
+      files: string[];
+      /**
+       * Seen early, before `--debounce` of quiet: the new instance boots during the
+       * debounce and is promoted only if the files stay as read (else it is abandoned).
+       */
+      early: boolean;
+    }
   | { type: 'reload'; source: 'signal' | 'key' | 'api' }
   | { type: 'starting'; gen: number; port: number; pid: number | undefined; reason: ReloadReason }
   | { type: 'output'; gen: number; stream: 'stdout' | 'stderr'; line: string }

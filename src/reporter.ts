@@ -59,7 +59,7 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
       return `baton  gen ${event.gen} rejected: ${event.reason} — ${keeps}${indent(event.output)}`;
     }
     case 'abandoned':
-      return `baton  gen ${event.gen} abandoned: a newer change arrived`;
+      return `baton  gen ${event.gen} abandoned: superseded by newer files or a reload before it was promoted`;
     case 'draining':
       return `baton  gen ${event.gen} draining (${event.inflight} in flight)`;
     case 'stopped': {

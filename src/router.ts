@@ -35,6 +35,11 @@ export class Router {
     return this.#current;
   }
 
+  /** Why requests are refused, while they are. */
+  get down(): string | undefined {
+    return this.#down;
+  }
+
   /** The generation for a new request: synchronous on the hot path, a promise while held. */
   route(): Generation | Promise<Generation> {
     if (this.#current) return this.#current;

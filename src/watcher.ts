@@ -19,17 +19,47 @@ export interface WatcherOptions {
 export const POLL_INTERVAL_MS = 100;
 /** How often a watched root that vanished is looked for again. */
 const ROOT_RETURN_MS = 100;
+/**
+ * Quiet after a file event before the early look. One save is one event here (chokidar
+ * reports a write or an atomic rename 1–3 ms after it, once); a save in several steps
+ * that pauses longer than this is caught when the debounce ends.
+ */
+export const EARLY_QUIET_MS = 10;
 
 type WatcherEvents = {
-  /** The content of these files differs from what was last seen. */
-  change: [files: string[]];
+  /**
+   * The content of these files differs from what was last seen. `early`: read after
+   * only EARLY_QUIET_MS of quiet, before the debounce ended; a 'settled' follows.
+   */
+  change: [files: string[], early: boolean];
+  /**
+   * The debounce after an early change ended. `held`: no file event came after the
+   * early look and the bytes are still what it read, so the early change is the real
+   * one. Otherwise the early change is void, and a 'change' follows if the files still
+   * differ from what was last settled.
+   */
+  settled: [held: boolean];
   error: [err: Error];
 };
+
+/** What the early look read, and whether any file event came after it. */
+interface EarlyLook {
+  digests: Map<string, string | null>;
+  spoiled: boolean;
+  /** A change was emitted for it (the files differed). */
+  emitted: boolean;
+}
 
 /**
  * Watches files and reports a change only when bytes differ: a save that leaves a
  * file identical, a touch, or a flurry of events inside the debounce window is one
  * comparison, not one reload. It knows nothing about gateways.
+ *
+ * With a debounce longer than EARLY_QUIET_MS it also looks early: after that much
+ * quiet it compares the files and reports an early change, so a new instance can boot
+ * during the debounce; when the debounce ends, 'settled' says whether that early change
+ * held. A save is then served after the longer of the debounce and the gateway's start,
+ * not their sum.
  */
 export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   readonly #options: WatcherOptions;
@@ -37,6 +67,9 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   readonly #digests = new Map<string, string | null>();
   readonly #pending = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  #earlyTimer: NodeJS.Timeout | undefined;
+  /** The early look of the current burst; cleared when its debounce ends. */
+  #early: EarlyLook | undefined;
   #flushing: Promise<void> | undefined;
   #watcher: FSWatcher | undefined;
   /** Watched roots that vanished (deleted, or their folder renamed), each with the timer looking for it. */
@@ -87,6 +120,7 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#earlyTimer);
     for (const timer of this.#vanished.values()) clearInterval(timer);
     this.#vanished.clear();
     await this.#watcher?.close();
@@ -117,30 +151,63 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   #touched(file: string): void {
     if (this.#closed) return;
     this.#pending.add(file);
+    if (this.#early) this.#early.spoiled = true;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#flush(), this.#options.debounceMs);
+    this.#timer = setTimeout(() => this.#flush(() => this.#compare()), this.#options.debounceMs);
+    if (this.#options.debounceMs > EARLY_QUIET_MS && !this.#early) {
+      clearTimeout(this.#earlyTimer);
+      this.#earlyTimer = setTimeout(() => this.#flush(() => this.#lookEarly()), EARLY_QUIET_MS);
+    }
   }
 
-  /** Comparisons run one after another; each takes whatever is pending when it starts. */
-  #flush(): void {
+  /** Comparisons run one after another, so an early look never overlaps the settling one. */
+  #flush(step: () => Promise<void>): void {
     this.#flushing = (this.#flushing ?? Promise.resolve())
-      .then(() => this.#compare())
+      .then(step)
       .catch((err: unknown) => void this.emit('error', err instanceof Error ? err : new Error(String(err))));
+  }
+
+  /** Reads the pending files without settling them; at most one early look per burst. */
+  async #lookEarly(): Promise<void> {
+    if (this.#early || this.#pending.size === 0 || this.#closed) return;
+    const early: EarlyLook = { digests: new Map(), spoiled: false, emitted: false };
+    this.#early = early;
+    const changed: string[] = [];
+    for (const file of this.#pending) {
+      const next = await digest(file);
+      early.digests.set(file, next);
+      if (differs(this.#digests.get(file), next)) changed.push(file);
+    }
+    // A file event during the look: what was read may be half a save; the debounce decides.
+    if (changed.length === 0 || early.spoiled || this.#closed) return;
+    early.emitted = true;
+    this.emit('change', changed, true);
   }
 
   async #compare(): Promise<void> {
     const files = [...this.#pending];
     this.#pending.clear();
+    const early = this.#early;
+    this.#early = undefined;
+    clearTimeout(this.#earlyTimer);
     const changed: string[] = [];
+    let held = early?.emitted === true && !early.spoiled;
     for (const file of files) {
       const next = await digest(file);
-      const previous = this.#digests.get(file);
-      if (previous === next || (previous === undefined && next === null)) continue;
+      if (early?.digests.get(file) !== next) held = false;
+      if (!differs(this.#digests.get(file), next)) continue;
       this.#digests.set(file, next);
       changed.push(file);
     }
-    if (changed.length > 0 && !this.#closed) this.emit('change', changed);
+    if (this.#closed) return;
+    if (early?.emitted) this.emit('settled', held);
+    if (changed.length > 0 && !held) this.emit('change', changed, false);
   }
+}
+
+/** Whether a file's digest moved: a file never seen that cannot be read is no change. */
+function differs(previous: string | null | undefined, next: string | null): boolean {
+  return previous !== next && !(previous === undefined && next === null);
 }
 
 /** sha1 of a file's bytes; null when it cannot be read (deleted, or replaced mid-save). */

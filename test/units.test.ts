@@ -156,7 +156,7 @@ describe('reporter', () => {
   const all: BatonEvent[] = [
     { type: 'listening', url: 'http://127.0.0.1:8080', port: 8080, command: ['gw'], watch: ['/p/k.json'] },
     { type: 'preset', name: 'krakend', applied: ['health: /__health'] },
-    { type: 'change', files: ['/p/k.json'] },
+    { type: 'change', files: ['/p/k.json'], early: true },
     { type: 'reload', source: 'signal' },
     { type: 'starting', gen: 2, port: 4000, pid: 1, reason: 'change' },
     { type: 'output', gen: 2, stream: 'stdout', line: 'hello' },
