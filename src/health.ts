@@ -13,16 +13,18 @@ export interface HealthProbe {
 
 /**
  * Polls until the instance answers below 500. The first retry comes ~10 ms after the
- * first probe and the gap grows by a fifth each time, capped at 50 ms: a gateway is
- * promoted within 50 ms of being ready (bench/ measured up to 110 ms lost to a 250 ms
- * cap), and loopback probes every 50 ms cost a slow starter nothing worth saving.
+ * first probe and the gap grows by a fifth each time, capped at 25 ms: a gateway is
+ * promoted within 25 ms of being ready (bench/ measured up to 110 ms lost to a 250 ms
+ * cap). With early start a slow gateway's readiness, not the debounce, decides when a
+ * save is served, so this lag is paid in full; a refused loopback connect every 25 ms
+ * costs nothing worth saving.
  */
 export async function waitHealthy(probe: HealthProbe): Promise<void> {
   await pRetry(() => probeOnce(probe.port, probe.path, probe.signal), {
     retries: Number.POSITIVE_INFINITY,
     minTimeout: 10,
     factor: 1.2,
-    maxTimeout: 50,
+    maxTimeout: 25,
     randomize: false,
     signal: probe.signal,
     // A probe cut short by the abort says nothing about the gateway: keep the last real answer.

@@ -143,6 +143,19 @@ describe('SIGTERM to baton in every state leaves nothing behind', () => {
     expect(h.baton.gatewayPids().filter(isAlive)).toEqual([]);
   });
 
+  it('while an early-started instance is healthy and waits for the debounce to pass: exit 0', async () => {
+    const config = h.tmp.file('gateway.json');
+    writeConfig(config, { version: 'v1' });
+    h.baton = BatonProcess.start(['-p', '0', '--debounce', '5000', '-w', config, '--', 'node', FIXTURE, config]);
+    await h.baton.serving(1);
+    writeConfig(config, { version: 'v2' });
+    const starting = await h.baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
+    await waitForVersion(`http://127.0.0.1:${starting.port as number}/`, 'v2');
+    expect((await h.baton.stop('SIGTERM')).code).toBe(0);
+    expect(h.baton.gatewayPids().filter(isAlive)).toEqual([]);
+    expect(h.baton.events.some((e) => e.type === 'serving' && e.gen === 2)).toBe(false);
+  });
+
   it('while waiting to restart after a crash: exit 0', async () => {
     const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v1', crashAfterMs: 300 });
