@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Overhead scenario: the same autocannon load straight to the gateway (its private port),
-// through baton, and through a 20-line Node proxy (bench/lib/minimal-proxy.mjs, the floor
-// for any Node HTTP hop), in one run, alternating rounds (direct, baton, minimal, direct,
-// baton, minimal, …) so machine drift hits all alike. Reports the throughput ratio, the
-// latency baton adds at a fixed 1,000 req/s, baton's CPU time per proxied request and its
-// peak RSS.
+// through baton, and through two reference proxies: a 20-line Node proxy
+// (bench/lib/minimal-proxy.mjs, the floor for any Node HTTP hop) and a raw TCP pipe
+// (bench/lib/tcp-pipe-proxy.mjs, the floor for any userspace hop), in one run, alternating
+// rounds (direct, baton, minimal, pipe, direct, …) so machine drift hits all alike.
+// Reports the throughput ratio, the latency baton adds at a fixed 1,000 req/s, baton's CPU
+// time per proxied request and its peak RSS, and the same for the references.
 //
-//   node bench/overhead.mjs            3 rounds of 2 s per path and measurement (about 70 s)
+//   node bench/overhead.mjs            3 rounds of 2 s per path and measurement (about 45 s per gateway)
 //   node bench/overhead.mjs --long     5 rounds of 5 s per path and measurement
 //   node bench/overhead.mjs --gateway caddy-static --connections 64 --rate 2000
 import { writeFileSync } from 'node:fs';
@@ -22,15 +23,20 @@ import { chart } from './lib/svg.mjs';
 import { Timeline } from './lib/timeline.mjs';
 import { flag, fmt, isLong, mean, percentile, printMachine, table, tempDir, writeResults } from './lib/util.mjs';
 
-const MODES = ['direct', 'baton', 'minimal'];
+/** The reference proxies, each a script in bench/lib run with PORT and TARGET. */
+const REFERENCES = {
+  minimal: { script: 'minimal-proxy.mjs', label: 'minimal Node proxy (lib/minimal-proxy.mjs)' },
+  pipe: { script: 'tcp-pipe-proxy.mjs', label: 'raw TCP pipe (lib/tcp-pipe-proxy.mjs)' },
+};
+const MODES = ['direct', 'baton', ...Object.keys(REFERENCES)];
 
-/** Alternating rounds; one record per round with the proxy's (baton or minimal) and the gateway's CPU use. */
+/** Alternating rounds; one record per round with the proxy's (baton or a reference) and the gateway's CPU use. */
 async function rounds({ urls, pids, pairs, seconds, connections, rate, timeline, label }) {
   const out = [];
   for (let i = 0; i < pairs; i++) {
     for (const mode of MODES) {
       timeline.mark(`${mode[0].toUpperCase()}${label}`);
-      const proxyPid = mode === 'minimal' ? pids.minimal : pids.baton;
+      const proxyPid = pids[mode === 'direct' ? 'baton' : mode];
       const before = { proxy: cpuMs(proxyPid), gateway: cpuMs(pids.gateway) };
       const r = await cannon({ url: urls[mode], connections, seconds, rate, timeline });
       const after = { proxy: cpuMs(proxyPid), gateway: cpuMs(pids.gateway) };
@@ -40,10 +46,10 @@ async function rounds({ urls, pids, pairs, seconds, connections, rate, timeline,
   return out;
 }
 
-/** bench/lib/minimal-proxy.mjs in front of the gateway instance baton runs. */
-async function startMinimal(targetPort) {
+/** A reference proxy (bench/lib/<script>) in front of the gateway instance baton runs. */
+async function startReference(script, targetPort) {
   const port = await getPort({ host: '127.0.0.1' });
-  const script = new URL('./lib/minimal-proxy.mjs', import.meta.url).pathname;
+  script = new URL(`./lib/${script}`, import.meta.url).pathname;
   const child = start(process.execPath, [script], { env: { ...process.env, PORT: String(port), TARGET: String(targetPort) } });
   await waitHttp(port, { child });
   return { child, url: `http://127.0.0.1:${port}/` };
@@ -57,9 +63,14 @@ async function measure(gateway, o) {
   const file = path.join(dir, gateway.file);
   writeFileSync(file, gateway.config('v0'));
   const baton = await startBaton(['-p', '0', '-w', file], gateway.command(file), { env: gatewayEnv(dir), cwd: dir });
-  const minimal = await startMinimal(baton.privatePort);
-  const urls = { direct: `http://127.0.0.1:${baton.privatePort}/`, baton: `${baton.url}/`, minimal: minimal.url };
-  const pids = { baton: baton.pid, gateway: baton.gatewayPid, minimal: minimal.child.pid };
+  const urls = { direct: `http://127.0.0.1:${baton.privatePort}/`, baton: `${baton.url}/` };
+  const pids = { baton: baton.pid, gateway: baton.gatewayPid };
+  const refs = {};
+  for (const [name, { script }] of Object.entries(REFERENCES)) {
+    refs[name] = await startReference(script, baton.privatePort);
+    urls[name] = refs[name].url;
+    pids[name] = refs[name].child.pid;
+  }
   const timeline = new Timeline();
   // Warm-up (JIT, keep-alive pools) on every path, not recorded.
   for (const mode of MODES) await cannon({ url: urls[mode], connections: o.connections, seconds: 1 });
@@ -67,8 +78,8 @@ async function measure(gateway, o) {
   const max = await rounds({ urls, pids, pairs: o.pairs, seconds: o.seconds, connections: o.connections, timeline, label: '' });
   const fixed = await rounds({ urls, pids, pairs: o.ratePairs, seconds: o.rateSeconds, connections: 10, rate: o.rate, timeline, label: '@rate' });
   const peakRss = peakRssMiB(baton.pid);
-  const minimalPeakRss = peakRssMiB(minimal.child.pid);
-  await stop(minimal.child);
+  const refPeakRss = Object.fromEntries(Object.keys(refs).map((name) => [name, peakRssMiB(pids[name])]));
+  for (const ref of Object.values(refs)) await stop(ref.child);
   await baton.stop();
   await gateway.cleanup();
 
@@ -78,15 +89,30 @@ async function measure(gateway, o) {
   const pooled = (mode, p) => percentile(by(fixed, mode).flatMap((r) => r.latencies), p);
   const pairDiff = (p) => by(fixed, 'baton').map((b, i) => percentile(b.latencies, p) - percentile(by(fixed, 'direct')[i].latencies, p));
   const strip = (list) => list.map(({ latencies, ...r }) => r);
+  /** The same figures for each reference proxy, from the same rounds. */
+  const references = Object.entries(REFERENCES).map(([name, { label }]) => {
+    const list = ratiosOf(name);
+    return {
+      name,
+      label,
+      rps: mean(by(max, name).map((r) => r.rps)),
+      ratio: mean(list),
+      ratioMin: Math.min(...list),
+      ratioMax: Math.max(...list),
+      addedP50Ms: pooled(name, 50) - pooled('direct', 50),
+      addedP99Ms: pooled(name, 99) - pooled('direct', 99),
+      cpuUsPerReq: usPerRequest(by(max, name), 'proxyCpuMs'),
+      cpuUsPerReqAtRate: usPerRequest(by(fixed, name), 'proxyCpuMs'),
+      peakRssMiB: refPeakRss[name],
+    };
+  });
   return {
     gateway: gateway.label,
     directRps: mean(by(max, 'direct').map((r) => r.rps)),
     batonRps: mean(by(max, 'baton').map((r) => r.rps)),
-    minimalRps: mean(by(max, 'minimal').map((r) => r.rps)),
     ratio: mean(ratios),
     ratioMin: Math.min(...ratios),
     ratioMax: Math.max(...ratios),
-    minimalRatio: mean(ratiosOf('minimal')),
     directP50Ms: pooled('direct', 50),
     directP99Ms: pooled('direct', 99),
     batonP50Ms: pooled('baton', 50),
@@ -94,13 +120,11 @@ async function measure(gateway, o) {
     addedP50Ms: pooled('baton', 50) - pooled('direct', 50),
     addedP99Ms: pooled('baton', 99) - pooled('direct', 99),
     addedP99PerPairMs: pairDiff(99),
-    minimalAddedP99Ms: pooled('minimal', 99) - pooled('direct', 99),
     batonCpuUsPerReq: usPerRequest(by(max, 'baton'), 'proxyCpuMs'),
     batonCpuUsPerReqAtRate: usPerRequest(by(fixed, 'baton'), 'proxyCpuMs'),
-    minimalCpuUsPerReq: usPerRequest(by(max, 'minimal'), 'proxyCpuMs'),
     gatewayCpuUsPerReqDirect: usPerRequest(by(max, 'direct'), 'gatewayCpuMs'),
     batonPeakRssMiB: peakRss,
-    minimalPeakRssMiB: minimalPeakRss,
+    references,
     errors: [...max, ...fixed].reduce((a, r) => a + r.errors + r.non2xx, 0),
     rounds: { max: strip(max), fixed: strip(fixed) },
     timeline: timeline.toJSON(),
@@ -118,7 +142,7 @@ export async function overheadScenario(argv = process.argv) {
     ratePairs: long ? 5 : 2,
     rateSeconds: long ? 5 : 2,
   };
-  console.log(`\n## overhead: ${o.pairs} × (direct, baton, minimal) rounds of ${o.seconds} s at full speed (${o.connections} connections), ${o.ratePairs} × ${o.rateSeconds} s at ${o.rate} req/s (10 connections), GET /\n`);
+  console.log(`\n## overhead: ${o.pairs} × (${MODES.join(', ')}) rounds of ${o.seconds} s at full speed (${o.connections} connections), ${o.ratePairs} × ${o.rateSeconds} s at ${o.rate} req/s (10 connections), GET /\n`);
   const only = flag('gateway', undefined, argv);
   const results = [];
   for (const gateway of [fixtureGateway(), caddyGateway({ backend: 'caddy' })]) {
@@ -147,14 +171,19 @@ export async function overheadScenario(argv = process.argv) {
     ]),
   );
   const reference = table(
-    ['gateway', 'minimal Node proxy req/s', 'ratio to direct', `added p99 @${o.rate}/s (ms)`, 'CPU µs/req (full speed)', 'peak RSS (MiB)'],
-    results.map((r) => [r.gateway, fmt(r.minimalRps), `${fmt(r.minimalRatio * 100, 1)} %`, fmt(r.minimalAddedP99Ms, 3), fmt(r.minimalCpuUsPerReq, 1), fmt(r.minimalPeakRssMiB, 1)]),
+    ['gateway', 'reference proxy', 'req/s', 'ratio to direct (min–max)', `added p99 @${o.rate}/s (ms)`, 'CPU µs/req (full speed)', `CPU µs/req @${o.rate}/s`, 'peak RSS (MiB)'],
+    results.flatMap((r) => [
+      [r.gateway, 'baton', fmt(r.batonRps), `${fmt(r.ratio * 100, 1)} % (${fmt(r.ratioMin * 100, 1)}–${fmt(r.ratioMax * 100, 1)})`, fmt(r.addedP99Ms, 3), fmt(r.batonCpuUsPerReq, 1), fmt(r.batonCpuUsPerReqAtRate, 1), fmt(r.batonPeakRssMiB, 1)],
+      ...r.references.map((ref) => [r.gateway, ref.label, fmt(ref.rps), `${fmt(ref.ratio * 100, 1)} % (${fmt(ref.ratioMin * 100, 1)}–${fmt(ref.ratioMax * 100, 1)})`, fmt(ref.addedP99Ms, 3), fmt(ref.cpuUsPerReq, 1), fmt(ref.cpuUsPerReqAtRate, 1), fmt(ref.peakRssMiB, 1)]),
+    ]),
   );
-  console.log(`\n${md}\n\nReference, same rounds: bench/lib/minimal-proxy.mjs (20 lines of node:http, no baton features), the floor for one Node HTTP hop here:\n\n${reference}\n`);
+  console.log(
+    `\n${md}\n\nReferences, same rounds: bench/lib/minimal-proxy.mjs (20 lines of node:http, no baton features), the floor for one Node HTTP hop here, and bench/lib/tcp-pipe-proxy.mjs (bytes piped, no HTTP parsing), the floor for any userspace hop:\n\n${reference}\n`,
+  );
   const svg = chart(
     'overhead: alternating rounds, direct vs through baton',
     results.map((r) => ({ title: `${r.gateway}: baton/direct ${fmt(r.ratio * 100, 1)} %, +${fmt(r.addedP99Ms, 3)} ms p99 @${o.rate}/s`, timeline: r.timeline })),
-    `blue: answers/s (left axis) · red: failed per 100 ms (right axis) · dashed: round starts: D direct, B baton, M minimal Node proxy; @rate = fixed ${o.rate} req/s`,
+    `blue: answers/s (left axis) · red: failed per 100 ms (right axis) · dashed: round starts: D direct, B baton, M minimal Node proxy, P raw TCP pipe; @rate = fixed ${o.rate} req/s`,
   );
   writeResults('overhead', { scenario: 'overhead', machine, options: o, results, table: md, reference }, svg);
   return { results, md, reference };

@@ -6,7 +6,8 @@
 //
 //   node bench/profile.mjs                 10 s at full speed, 32 connections, GET /
 //   node bench/profile.mjs --seconds 5 --rate 1000 --post 16384
-//   node bench/profile.mjs --proxy minimal the same for bench/lib/minimal-proxy.mjs (the floor)
+//   node bench/profile.mjs --proxy minimal the same for bench/lib/minimal-proxy.mjs (the Node HTTP floor)
+//   node bench/profile.mjs --proxy pipe    the same for bench/lib/tcp-pipe-proxy.mjs (the userspace floor)
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
@@ -27,7 +28,7 @@ function area(url, name) {
   if (url.includes('/http-proxy-3/')) return 'http-proxy-3';
   if (url.includes('/node_modules/')) return `dependency: ${url.split('/node_modules/').pop().split('/')[0]}`;
   if (url.includes('/dist/')) return 'baton (dist/)';
-  if (url.includes('/bench/')) return 'minimal proxy (bench/lib)';
+  if (url.includes('/bench/')) return 'reference proxy (bench/lib)';
   if (url.startsWith('node:')) {
     const mod = url.slice(5);
     if (/^_http_|^http$/.test(mod)) return 'node: http';
@@ -65,15 +66,17 @@ export function summarise(profile) {
   return { totalMs: total, areas: sorted(areas), functions: sorted(fns) };
 }
 
-/** The fixture gateway plus bench/lib/minimal-proxy.mjs in front of it, shaped like startBaton's result. */
-async function startMinimal(gateway, file, dir, nodeArgs) {
+/** Reference proxies: `--proxy <name>` profiles bench/lib/<script> instead of baton. */
+const REFERENCES = { minimal: 'minimal-proxy.mjs', pipe: 'tcp-pipe-proxy.mjs' };
+
+/** The fixture gateway plus a reference proxy in front of it, shaped like startBaton's result. */
+async function startReference(script, gateway, file, dir, nodeArgs) {
   const gatewayPort = await getPort({ host: '127.0.0.1' });
   const [cmd, ...args] = gateway.command(file);
   const upstream = start(cmd, args, { env: gatewayEnv(dir, { PORT: String(gatewayPort) }) });
   await waitHttp(gatewayPort, { child: upstream });
   const port = await getPort({ host: '127.0.0.1' });
-  const script = new URL('./lib/minimal-proxy.mjs', import.meta.url).pathname;
-  const proxy = start(process.execPath, [...nodeArgs, script], { env: { ...process.env, PORT: String(port), TARGET: String(gatewayPort) } });
+  const proxy = start(process.execPath, [...nodeArgs, new URL(`./lib/${script}`, import.meta.url).pathname], { env: { ...process.env, PORT: String(port), TARGET: String(gatewayPort) } });
   await waitHttp(port, { child: proxy });
   return {
     pid: proxy.pid,
@@ -95,8 +98,10 @@ async function main() {
   const file = path.join(dir, gateway.file);
   writeFileSync(file, gateway.config('v0'));
   const prof = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'];
-  const minimal = flag('proxy', 'baton') === 'minimal';
-  const baton = minimal ? await startMinimal(gateway, file, dir, prof) : await startBaton(['-p', '0', '-w', file], gateway.command(file), { env: gatewayEnv(dir), cwd: dir, nodeArgs: prof });
+  const which = flag('proxy', 'baton');
+  if (which !== 'baton' && !REFERENCES[which]) throw new Error(`--proxy ${which}: choose baton, ${Object.keys(REFERENCES).join(' or ')}`);
+  const reference = which !== 'baton';
+  const baton = reference ? await startReference(REFERENCES[which], gateway, file, dir, prof) : await startBaton(['-p', '0', '-w', file], gateway.command(file), { env: gatewayEnv(dir), cwd: dir, nodeArgs: prof });
   const url = `${baton.url}${post ? '/echo' : '/'}`;
   const warm = await cannon({ url, connections: 32, seconds: 1 });
   const cpu0 = cpuMs(baton.pid);
@@ -105,10 +110,10 @@ async function main() {
   await baton.stop();
   const name = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!name) throw new Error('no .cpuprofile written (did baton exit cleanly?)');
-  const kept = path.join(RESULTS, `${minimal ? 'minimal-proxy' : 'baton'}.cpuprofile`);
+  const kept = path.join(RESULTS, `${reference ? REFERENCES[which].replace('.mjs', '') : 'baton'}.cpuprofile`);
   copyFileSync(path.join(dir, name), kept);
   const s = summarise(JSON.parse(readFileSync(kept, 'utf8')));
-  console.log(`\n${fmt(r.rps)} req/s through ${minimal ? 'the minimal proxy' : 'baton'}, ${fmt((cpu * 1000) / r.requests, 1)} µs ${minimal ? 'proxy' : 'baton'} CPU per request; profile: ${path.relative(process.cwd(), kept)}\n`);
+  console.log(`\n${fmt(r.rps)} req/s through ${reference ? REFERENCES[which] : 'baton'}, ${fmt((cpu * 1000) / r.requests, 1)} µs ${reference ? 'proxy' : 'baton'} CPU per request; profile: ${path.relative(process.cwd(), kept)}\n`);
   // The profile spans the warm-up too: per-request figures divide by every request it saw.
   const requests = warm.requests + r.requests;
   const rows = (list, n) => list.slice(0, n).map(([k, ms]) => [k, fmt(ms), `${fmt((ms / s.totalMs) * 100, 1)} %`, fmt((ms * 1000) / requests, 1)]);

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createProxyServer, type ProxyServer } from 'http-proxy-3';
+import type { ProxyServer } from 'http-proxy-3';
 import { BatonError } from './errors.js';
 import { forwardHttp } from './forward-http.js';
 import { Generation } from './generation.js';
@@ -41,7 +41,12 @@ type Retries = Record<string, number>;
  */
 export class FrontServer {
   readonly #server: http.Server;
-  readonly #proxy: ProxyServer;
+  /**
+   * http-proxy-3 serves only WebSocket upgrades, and loading it costs about 12 MiB of
+   * memory, so it is imported on the first upgrade (`#wsProxy`) and kept from then on.
+   */
+  #proxy: ProxyServer | undefined;
+  #loadingProxy: Promise<ProxyServer> | undefined;
   readonly #router: Router;
   readonly #options: FrontServerOptions;
   /** Client sockets whose upgrade went through: errors on them must not write an HTTP status. */
@@ -54,15 +59,6 @@ export class FrontServer {
   constructor(options: FrontServerOptions) {
     this.#options = options;
     this.#router = options.router;
-    this.#proxy = createProxyServer({ xfwd: true });
-    // http-proxy-3 re-emits a client socket's errors (a WebSocket client that resets, say)
-    // as its own 'error' event; unheard, that would throw. The socket is done: close it.
-    this.#proxy.on('error', (_err, _req, resOrSocket) => {
-      resOrSocket.destroy();
-    });
-    this.#proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
-      proxyReq.once('upgrade', () => this.#upgraded.add(socket));
-    });
     this.#server = http.createServer((req, res) => this.#dispatch(req, res, undefined));
     this.#server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
   }
@@ -200,16 +196,49 @@ export class FrontServer {
     forwardHttp(req, res, { target: gen.target, agent: fresh ? false : gen.agent, keepClientAlive: this.#keepClientAlive, onResponse: this.#onResponse, onError });
   }
 
+  /** http-proxy-3's proxy for upgrades: imported and set up on the first call, then shared. */
+  #wsProxy(): Promise<ProxyServer> {
+    this.#loadingProxy ??= import('http-proxy-3').then(
+      ({ createProxyServer }) => {
+        const proxy = createProxyServer({ xfwd: true });
+        // http-proxy-3 re-emits a client socket's errors (a WebSocket client that resets, say)
+        // as its own 'error' event; unheard, that would throw. The socket is done: close it.
+        proxy.on('error', (_err, _req, resOrSocket) => {
+          resOrSocket.destroy();
+        });
+        proxy.on('proxyReqWs', (proxyReq, _req, socket) => {
+          proxyReq.once('upgrade', () => this.#upgraded.add(socket));
+        });
+        this.#proxy = proxy;
+        return proxy;
+      },
+      (err: unknown) => {
+        this.#loadingProxy = undefined; // the next upgrade tries again
+        throw err;
+      },
+    );
+    return this.#loadingProxy;
+  }
+
   #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const proxyTo = (gen: Generation): void => {
+    const ws = (proxy: ProxyServer, gen: Generation): void => {
       if (socket.destroyed) return;
-      gen.enterSocket(socket);
-      socket.once('close', () => gen.leaveSocket(socket));
-      this.#proxy.ws(req, socket, head, { target: gen.target }, (err: NodeJS.ErrnoException) => {
+      proxy.ws(req, socket, head, { target: gen.target }, (err: NodeJS.ErrnoException) => {
         if (this.#upgraded.has(socket)) return socket.destroy();
         rejectUpgrade(socket, 502, `baton: gateway generation ${gen.id} failed the upgrade (${err.code ?? err.message})`);
       });
+    };
+    const proxyTo = (gen: Generation): void => {
+      if (socket.destroyed) return;
+      // Counted from now, so a drain waits for an upgrade that waits for the import.
+      gen.enterSocket(socket);
+      socket.once('close', () => gen.leaveSocket(socket));
+      if (this.#proxy) return ws(this.#proxy, gen);
+      this.#wsProxy().then(
+        (proxy) => ws(proxy, gen),
+        (err: Error) => rejectUpgrade(socket, 502, `baton: cannot load the WebSocket proxy (${err.message})`),
+      );
     };
     const routed = this.#router.route();
     if (routed instanceof Generation) return proxyTo(routed);
