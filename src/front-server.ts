@@ -1,9 +1,12 @@
 import http from 'node:http';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyServer } from 'http-proxy-3';
 import { BatonError } from './errors.js';
+import { FastConnection, type FastPathHost } from './fast-path/client-connection.js';
 import { forwardHttp } from './forward-http.js';
-import { Generation } from './generation.js';
+import { Generation, type CutKind, type Exchange } from './generation.js';
+import { afterFailure, isReplayable, wantsFreshConnection, type Retries } from './retry-policy.js';
 import { UnavailableError, type Router } from './router.js';
 
 export interface FrontServerOptions {
@@ -12,35 +15,26 @@ export interface FrontServerOptions {
   router: Router;
 }
 
-/** Methods that are safe to send twice (RFC 9110 §9.2.2). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-/**
- * Retries of a body-less idempotent request, budgeted per error code (so at most four
- * in all). A reset (a keep-alive socket the gateway closed as we reused it, or a gateway
- * that died) is retried once on a fresh connection, never on another pooled socket that
- * may be just as dead. A refused connection never reached the gateway, so it is retried
- * up to three times, each after baton has noticed the gateway is gone (or a second has
- * passed), so the retry is routed to its successor. A request reset again on its fresh
- * connection waits up to 250 ms for baton to notice a dying gateway and then goes once
- * to the successor; if the gateway is still serving, it gets the 502.
- */
-const RETRY_BUDGET: Readonly<Record<string, number>> = { ECONNRESET: 1, ECONNREFUSED: 3 };
-/** How long a twice-reset request waits to see whether its gateway is exiting. */
-const RESET_SETTLE_MS = 250;
-/** Longest wait for baton to notice a refusing gateway has exited before retrying anyway. */
-const REFUSED_SETTLE_MS = 1000;
-
-/** Retries used so far, by error code; absent on a first attempt. */
-type Retries = Record<string, number>;
+/** node:http's keep-alive timeout, which the fast path keeps too (and announces as `Keep-Alive: timeout=5`). */
+const KEEP_ALIVE_MS = 5000;
+/** How long a new fast-path connection may wait before its first request. */
+const FIRST_REQUEST_MS = 60_000;
 
 /**
- * The public listener. It asks the router for a generation per request, counts the
- * request against it until the response closes, and forwards it with that generation's
- * keep-alive agent (`forward-http.ts`; upgrades go through http-proxy-3's `ws()`).
+ * The public listener. Each new connection starts on the fast path
+ * (`fast-path/client-connection.ts`: baton reads and forwards plain HTTP/1.1 itself on
+ * raw sockets); a request it does not handle hands the connection to node:http, which
+ * forwards with `forward-http.ts` on the generation's agent, and takes upgrades to
+ * http-proxy-3's `ws()`. Either way a request asks the router for a generation, is
+ * counted against it until its response ends, and follows the same retry policy.
  * Client connections belong to baton, never to a gateway, so they survive every reload.
  */
 export class FrontServer {
   readonly #server: http.Server;
+  /** node:http's own connection listener, for connections the fast path hands over. */
+  readonly #httpConnection: (socket: net.Socket) => void;
+  readonly #fast = new Set<FastConnection>();
+  #sweeper: NodeJS.Timeout | undefined;
   /**
    * http-proxy-3 serves only WebSocket upgrades, and loading it costs about 12 MiB of
    * memory, so it is imported on the first upgrade (`#wsProxy`) and kept from then on.
@@ -51,16 +45,29 @@ export class FrontServer {
   readonly #options: FrontServerOptions;
   /** Client sockets whose upgrade went through: errors on them must not write an HTTP status. */
   readonly #upgraded = new WeakSet<Duplex>();
-  /** The upstream response feeding each client response, so a drain timeout can end it cleanly. */
-  readonly #upstreams = new WeakMap<http.ServerResponse, http.IncomingMessage>();
   #closing = false;
   #closed: Promise<void> | undefined;
+  readonly #host: FastPathHost;
 
   constructor(options: FrontServerOptions) {
     this.#options = options;
     this.#router = options.router;
     this.#server = http.createServer((req, res) => this.#dispatch(req, res, undefined));
     this.#server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+    // Every connection meets the fast path first; node:http's listener gets the ones it hands over.
+    const [httpConnection] = this.#server.listeners('connection') as Array<(socket: net.Socket) => void>;
+    this.#httpConnection = httpConnection!;
+    this.#server.removeAllListeners('connection');
+    this.#server.on('connection', (socket: net.Socket) => this.#fast.add(new FastConnection(socket, this.#host)));
+    const front = this;
+    this.#host = {
+      router: this.#router,
+      get closing() {
+        return front.#closing;
+      },
+      handOff: (socket, unread) => this.#handOff(socket, unread),
+      forget: (connection) => this.#fast.delete(connection),
+    };
   }
 
   /** Binds the public port. Rejects with E_PORT_IN_USE / E_LISTEN. */
@@ -71,6 +78,7 @@ export class FrontServer {
       this.#server.once('error', onError);
       this.#server.listen({ host, port }, () => {
         this.#server.off('error', onError);
+        this.#sweeper = setInterval(() => this.#closeIdleFast(), 1000).unref();
         const bound = (this.#server.address() as { port: number }).port;
         const shownHost = host.includes(':') ? `[${host}]` : host;
         resolve({ url: `http://${shownHost}:${bound}`, port: bound });
@@ -81,10 +89,12 @@ export class FrontServer {
   /** Stops accepting connections; keep-alive clients are told to close after their current response. */
   close(): Promise<void> {
     this.#closing = true;
+    clearInterval(this.#sweeper);
     this.#closed ??= new Promise((resolve) => {
       if (!this.#server.listening) return resolve();
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
+      for (const connection of [...this.#fast]) connection.closeIfIdle();
     });
     return this.#closed;
   }
@@ -93,6 +103,7 @@ export class FrontServer {
   async destroy(): Promise<void> {
     const closed = this.close();
     this.#server.closeAllConnections();
+    for (const connection of [...this.#fast]) connection.destroy();
     await closed;
   }
 
@@ -105,30 +116,26 @@ export class FrontServer {
    */
   cut(gen: Generation): CutCounts {
     const counts: CutCounts = { streams: 0, requests: 0, websockets: 0 };
-    for (const res of [...gen.responses]) {
-      if (!res.headersSent) {
-        counts.requests++;
-        respond(res, 504, `baton: gateway generation ${gen.id} did not answer within --drain-timeout`);
-        continue;
-      }
-      // The head went out in one writeHead, so its headers are those of the upstream response.
-      const upstream = this.#upstreams.get(res);
-      if (upstream?.headers['content-length'] === undefined && !res.writableEnded) {
-        counts.streams++;
-        upstream?.unpipe(res);
-        upstream?.destroy();
-        res.end();
-      } else {
-        counts.requests++;
-        res.destroy();
-      }
-    }
-    for (const socket of [...gen.sockets]) {
-      counts.websockets++;
-      socket.end(WS_CLOSE_GOING_AWAY);
-      setTimeout(() => socket.destroy(), 1000).unref();
-    }
+    for (const exchange of [...gen.exchanges]) counts[COUNTED[exchange.cut(gen)]]++;
     return counts;
+  }
+
+  /** A connection the fast path does not carry any further: node:http reads it from here. */
+  #handOff(socket: net.Socket, unread: Buffer | undefined): void {
+    // Paused, so the bytes put back wait for node:http's reader instead of being emitted to nobody.
+    socket.pause();
+    if (unread) socket.unshift(unread);
+    this.#httpConnection.call(this.#server, socket);
+    socket.resume();
+  }
+
+  /** node:http's keep-alive timeout, for connections on the fast path. */
+  #closeIdleFast(): void {
+    const now = performance.now();
+    for (const connection of this.#fast) {
+      if (!connection.idle || connection.idleSince === 0) continue;
+      if (now - connection.idleSince > (connection.served ? KEEP_ALIVE_MS : FIRST_REQUEST_MS)) connection.destroy();
+    }
   }
 
   #dispatch(req: http.IncomingMessage, res: http.ServerResponse, retries: Retries | undefined): void {
@@ -150,19 +157,14 @@ export class FrontServer {
   readonly #keepClientAlive = (req: http.IncomingMessage, res: http.ServerResponse): boolean =>
     !this.#closing && res.shouldKeepAlive && req.httpVersion !== '1.0';
 
-  readonly #onResponse = (res: http.ServerResponse, upstream: http.IncomingMessage): void => {
-    this.#upstreams.set(res, upstream);
-  };
-
   #forward(req: http.IncomingMessage, res: http.ServerResponse, gen: Generation, retries: Retries | undefined): void {
-    gen.enter(res);
+    const exchange = new HttpExchange(res);
+    gen.enter(exchange);
     const leave = (): void => {
       res.off('close', leave);
-      gen.leave(res);
+      gen.leave(exchange);
     };
     res.on('close', leave);
-    // After a reset, a one-off connection (agent: false) rather than another pooled socket.
-    const fresh = retries?.ECONNRESET !== undefined;
     const onError = (err: NodeJS.ErrnoException): void => {
       if (res.headersSent) {
         // Headers went out: no status can be sent any more, so end the client connection
@@ -172,28 +174,21 @@ export class FrontServer {
       }
       leave();
       const code = err.code ?? '';
-      if (code === 'ECONNRESET' && retries?.ECONNRESET && isReplayable(req)) {
-        // Reset again, on a fresh connection: either the gateway resets this request (answer
-        // 502) or it is dying. Give baton a moment to notice; if it did, route to the successor.
-        void gen.whenGone(RESET_SETTLE_MS).then(() => {
-          if (res.destroyed) return;
-          if (this.#router.current !== gen && !retries.gone) this.#dispatch(req, res, { ...retries, gone: 1 });
-          else respond(res, 502, `baton: gateway generation ${gen.id} failed before answering (${code})`);
-        });
-        return;
-      }
-      const used = retries?.[code] ?? 0;
-      if (used < (RETRY_BUDGET[code] ?? 0) && isReplayable(req)) {
-        const next = { ...retries, [code]: used + 1 };
-        const settle = code === 'ECONNREFUSED' ? gen.whenGone(REFUSED_SETTLE_MS) : Promise.resolve();
-        void settle.then(() => {
-          if (!res.destroyed) this.#dispatch(req, res, next);
-        });
-        return;
-      }
-      respond(res, 502, `baton: gateway generation ${gen.id} failed before answering (${err.code ?? err.message})`);
+      const fail = (): void => respond(res, 502, `baton: gateway generation ${gen.id} failed before answering (${err.code ?? err.message})`);
+      const next = afterFailure(code, retries, isReplayable(req.method ?? '', hasBody(req)));
+      if (next.action === 'answer') return fail();
+      void (next.waitMs === 0 ? Promise.resolve() : gen.whenGone(next.waitMs)).then(() => {
+        if (res.destroyed) return;
+        if (next.onlyToSuccessor && this.#router.current === gen) return fail();
+        this.#dispatch(req, res, next.retries);
+      });
     };
-    forwardHttp(req, res, { target: gen.target, agent: fresh ? false : gen.agent, keepClientAlive: this.#keepClientAlive, onResponse: this.#onResponse, onError });
+    const onResponse = (_res: http.ServerResponse, upstream: http.IncomingMessage): void => {
+      exchange.upstream = upstream;
+    };
+    // After a reset, a one-off connection (agent: false) rather than another pooled socket.
+    const agent = wantsFreshConnection(retries) ? false : gen.agent;
+    forwardHttp(req, res, { target: gen.target, agent, keepClientAlive: this.#keepClientAlive, onResponse, onError });
   }
 
   /** http-proxy-3's proxy for upgrades: imported and set up on the first call, then shared. */
@@ -232,8 +227,9 @@ export class FrontServer {
     const proxyTo = (gen: Generation): void => {
       if (socket.destroyed) return;
       // Counted from now, so a drain waits for an upgrade that waits for the import.
-      gen.enterSocket(socket);
-      socket.once('close', () => gen.leaveSocket(socket));
+      const exchange = new WebSocketExchange(socket);
+      gen.enter(exchange);
+      socket.once('close', () => gen.leave(exchange));
       if (this.#proxy) return ws(this.#proxy, gen);
       this.#wsProxy().then(
         (proxy) => ws(proxy, gen),
@@ -253,13 +249,57 @@ export interface CutCounts {
   websockets: number;
 }
 
+const COUNTED: Readonly<Record<CutKind, keyof CutCounts>> = { stream: 'streams', request: 'requests', websocket: 'websockets' };
+
 /** An unmasked WebSocket close frame with status 1001 (going away). */
 const WS_CLOSE_GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
 
-function isReplayable(req: http.IncomingMessage): boolean {
+/** A request on node:http's path, in flight until its response closes. */
+class HttpExchange implements Exchange {
+  readonly #res: http.ServerResponse;
+  /** The gateway's response feeding it, once it arrived. */
+  upstream: http.IncomingMessage | undefined;
+
+  constructor(res: http.ServerResponse) {
+    this.#res = res;
+  }
+
+  cut(gen: Generation): CutKind {
+    const res = this.#res;
+    if (!res.headersSent) {
+      respond(res, 504, `baton: gateway generation ${gen.id} did not answer within --drain-timeout`);
+      return 'request';
+    }
+    // The head went out in one writeHead, so its headers are those of the upstream response.
+    if (this.upstream?.headers['content-length'] === undefined && !res.writableEnded) {
+      this.upstream?.unpipe(res);
+      this.upstream?.destroy();
+      res.end();
+      return 'stream';
+    }
+    res.destroy();
+    return 'request';
+  }
+}
+
+/** An upgraded connection (a WebSocket), in flight until it closes. */
+class WebSocketExchange implements Exchange {
+  readonly #socket: Duplex;
+
+  constructor(socket: Duplex) {
+    this.#socket = socket;
+  }
+
+  cut(): CutKind {
+    this.#socket.end(WS_CLOSE_GOING_AWAY);
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+    return 'websocket';
+  }
+}
+
+function hasBody(req: http.IncomingMessage): boolean {
   const length = req.headers['content-length'];
-  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  return !hasBody && IDEMPOTENT.has(req.method ?? '');
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function respond(res: http.ServerResponse, status: number, text: string): void {

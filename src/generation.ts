@@ -1,9 +1,18 @@
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import { UpstreamPool } from './fast-path/upstream-pool.js';
+
+/** How the drain timeout ended an exchange: a stream ended cleanly, a request answered 504 or cut, a WebSocket closed. */
+export type CutKind = 'stream' | 'request' | 'websocket';
+
+/** One request or upgraded socket in flight on a generation, whichever path carries it. */
+export interface Exchange {
+  /** The drain timeout passed: end it as cleanly as its state allows, and say how. */
+  cut(gen: Generation): CutKind;
+}
 
 /**
  * The proxy's view of one gateway instance: where it listens, its own keep-alive
- * agent, and the work in flight on it. It knows nothing about the process.
+ * connections, and the work in flight on it. It knows nothing about the process.
  */
 export class Generation {
   readonly id: number;
@@ -16,10 +25,10 @@ export class Generation {
    * gateway idle timeouts, so a request rarely lands on a socket the gateway is closing.
    */
   readonly agent: http.Agent;
-  /** Responses in flight (held until they close). */
-  readonly responses = new Set<http.ServerResponse>();
-  /** Upgraded client sockets (WebSockets) open on this generation. */
-  readonly sockets = new Set<Duplex>();
+  /** The fast path's keep-alive connections (fast-path/upstream-pool.ts), with the same 4 s idle limit. */
+  readonly pool: UpstreamPool;
+  /** Requests and upgraded sockets in flight, counted until they end. */
+  readonly exchanges = new Set<Exchange>();
   #idleWaiters: Array<() => void> = [];
   #gone = false;
   readonly #goneWaiters = new Set<() => void>();
@@ -29,27 +38,20 @@ export class Generation {
     this.port = port;
     this.target = { host: '127.0.0.1', port };
     this.agent = new http.Agent({ keepAlive: true, timeout: 4000, scheduling: 'lifo' });
+    this.pool = new UpstreamPool(this.target);
   }
 
   /** Requests and upgraded sockets currently using this generation. */
   get inflight(): number {
-    return this.responses.size + this.sockets.size;
+    return this.exchanges.size;
   }
 
-  enter(res: http.ServerResponse): void {
-    this.responses.add(res);
+  enter(exchange: Exchange): void {
+    this.exchanges.add(exchange);
   }
 
-  leave(res: http.ServerResponse): void {
-    if (this.responses.delete(res)) this.#maybeIdle();
-  }
-
-  enterSocket(socket: Duplex): void {
-    this.sockets.add(socket);
-  }
-
-  leaveSocket(socket: Duplex): void {
-    if (this.sockets.delete(socket)) this.#maybeIdle();
+  leave(exchange: Exchange): void {
+    if (this.exchanges.delete(exchange)) this.#maybeIdle();
   }
 
   /** Resolves true when nothing is in flight, or false after `timeoutMs`. */
@@ -90,6 +92,7 @@ export class Generation {
   destroy(): void {
     this.#gone = true;
     this.agent.destroy();
+    this.pool.destroy();
     for (const wake of this.#goneWaiters) wake();
   }
 

@@ -91,7 +91,7 @@ describe('proxying', () => {
     await h.baton!.serving(1);
     const reply = await request(`${url}/bad-status`);
     expect(reply.status).toBe(502);
-    expect(reply.body).toBe('baton: gateway generation 1 failed before answering (ERR_HTTP_INVALID_STATUS_CODE)\n');
+    expect(reply.body).toBe('baton: gateway generation 1 sent a response baton cannot pass on (status code 099 below 100)\n');
     expect((await getJson(url)).version).toBe('v1');
   });
 

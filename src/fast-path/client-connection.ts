@@ -1,0 +1,447 @@
+import type net from 'node:net';
+import { Generation, type CutKind, type Exchange } from '../generation.js';
+import { afterFailure, isReplayable, wantsFreshConnection, type Retries } from '../retry-policy.js';
+import type { Router, UnavailableError } from '../router.js';
+import { ChunkedDecoder, ChunkedSyntaxError, LAST_CHUNK, chunkHeader } from './chunked.js';
+import { MAX_HEAD_BYTES } from './field-lines.js';
+import { plainAnswer } from './plain-answer.js';
+import { parseRequestHead, type RequestHead } from './request-head.js';
+import { parseResponseHead, type ResponseHead } from './response-head.js';
+import type { Upstream, UpstreamUser } from './upstream-pool.js';
+
+/** What a fast-path connection needs from the front server. */
+export interface FastPathHost {
+  readonly router: Router;
+  /** baton is shutting down: every response says `Connection: close`. */
+  readonly closing: boolean;
+  /** Gives the connection to node:http, with the bytes read from it and not yet used. */
+  handOff(socket: net.Socket, unread: Buffer | undefined): void;
+  /** The connection is closed or handed off. */
+  forget(connection: FastConnection): void;
+}
+
+const KEEP_ALIVE = 'connection: keep-alive\r\nkeep-alive: timeout=5\r\n\r\n';
+const CLOSE = 'connection: close\r\n\r\n';
+/** Pipelined bytes buffered behind a request in flight before baton stops reading the client. */
+const MAX_UNREAD = 2 * MAX_HEAD_BYTES;
+
+/**
+ * One client connection on the fast path: HTTP/1.1 requests with a plain or
+ * Content-Length body, read and forwarded by baton itself on raw sockets, one at a time,
+ * each to the generation the router names when its head arrives. Bodies are passed
+ * through as they arrive, with back-pressure both ways; response bodies that are chunked
+ * or close-delimited are re-framed chunked for the client, so baton can always end them
+ * cleanly. A request the fast path does not handle (see request-head.ts), or a head split
+ * across reads, hands the connection to node:http at that request boundary, for good.
+ *
+ * It is also the connection's exchange in flight: the generation counts it from routing
+ * until the response is written, and the drain timeout cuts it through `cut`.
+ */
+export class FastConnection implements Exchange, UpstreamUser {
+  readonly #socket: net.Socket;
+  readonly #host: FastPathHost;
+  readonly #remoteAddress: string;
+  /** Bytes read from the client and not used yet: the start of the next request. */
+  #unread: Buffer | undefined;
+  /** When the connection last became idle (performance.now), 0 while a request is in flight. */
+  idleSince = performance.now();
+  /** It has carried a request: its idle limit is the keep-alive timeout, not the first-request wait. */
+  served = false;
+  /** The client half-closed: answer what is in flight, then end. */
+  #ended = false;
+  /** No more requests: closing or closed, or handed off. */
+  #done = false;
+  #paused = false;
+
+  // The exchange in flight.
+  #req: RequestHead | undefined;
+  /** Request body bytes still to come from the client. */
+  #bodyLeft = 0;
+  /** Body bytes that came with the head, sent once an upstream connection is ready. */
+  #firstBody: Buffer | undefined;
+  #retries: Retries | undefined;
+  #gen: Generation | undefined;
+  #up: Upstream | undefined;
+  #upPaused = false;
+  /** A response head arriving in pieces. */
+  #resPartial: Buffer | undefined;
+  #res: ResponseHead | undefined;
+  /** Body bytes of a Content-Length response still to come. */
+  #resLeft = 0;
+  #decoder: ChunkedDecoder | undefined;
+  /** A response head went to the client: no status can be sent any more. */
+  #answered = false;
+  /** What the client was told about keeping the connection. */
+  #keepAlive = true;
+
+  constructor(socket: net.Socket, host: FastPathHost) {
+    this.#socket = socket;
+    this.#host = host;
+    this.#remoteAddress = socket.remoteAddress ?? '';
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('drain', this.#onDrain);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+  }
+
+  /** No request in flight. */
+  get idle(): boolean {
+    return this.#req === undefined;
+  }
+
+  /** Ends the connection if no request is in flight (shutdown, idle timeout). */
+  closeIfIdle(): void {
+    if (this.#req || this.#done) return;
+    this.#done = true;
+    this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  /** The drain timeout passed with this request still on `gen`. */
+  cut(gen: Generation): CutKind {
+    if (!this.#answered) {
+      this.#answer(504, `baton: gateway generation ${gen.id} did not answer within --drain-timeout`);
+      return 'request';
+    }
+    if (this.#res!.body === 'chunked' || this.#res!.body === 'close') {
+      // baton frames this body itself, so it can end it properly: an SSE client reconnects.
+      this.#dropUpstream();
+      this.#leave();
+      this.#socket.write(LAST_CHUNK, 'latin1');
+      this.#finish();
+      return 'stream';
+    }
+    this.#socket.destroy(); // a fixed length can only be cut, never ended short as if complete
+    return 'request';
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#done) return;
+    if (this.#req && this.#bodyLeft > 0) {
+      const n = Math.min(this.#bodyLeft, chunk.length);
+      this.#bodyLeft -= n;
+      this.#sendBody(n === chunk.length ? chunk : chunk.subarray(0, n));
+      if (n === chunk.length) return;
+      chunk = chunk.subarray(n);
+    }
+    this.#unread = this.#unread ? Buffer.concat([this.#unread, chunk]) : chunk;
+    if (!this.#req) this.#nextRequest();
+    else if (this.#unread.length > MAX_UNREAD) this.#read(false);
+  };
+
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    if (!this.#req) {
+      this.#done = true;
+      this.#socket.end();
+    } else if (this.#bodyLeft > 0) {
+      this.#socket.destroy(); // the body can never be complete
+    }
+  };
+
+  /** The client took everything written so far: a paused response may flow again. */
+  readonly #onDrain = (): void => {
+    if (this.#upPaused) {
+      this.#upPaused = false;
+      this.#up?.socket.resume();
+    }
+  };
+
+  readonly #onError = (): void => {
+    // 'close' follows and cleans up.
+  };
+
+  readonly #onClose = (): void => {
+    this.#done = true;
+    this.#dropUpstream();
+    this.#leave();
+    this.#host.forget(this);
+  };
+
+  #read(on: boolean): void {
+    if (on === !this.#paused) return;
+    this.#paused = !on;
+    if (on) this.#socket.resume();
+    else this.#socket.pause();
+  }
+
+  #nextRequest(): void {
+    const unread = this.#unread;
+    if (!unread || this.#done) return;
+    const head = parseRequestHead(unread, 0, this.#remoteAddress);
+    if (typeof head === 'string') return this.#handOff();
+    this.#unread = head.size === unread.length ? undefined : unread.subarray(head.size);
+    this.#req = head;
+    this.#bodyLeft = head.contentLength;
+    this.#retries = undefined;
+    this.idleSince = 0;
+    this.served = true;
+    if (this.#bodyLeft > 0 && this.#unread) {
+      const n = Math.min(this.#bodyLeft, this.#unread.length);
+      this.#firstBody = this.#unread.subarray(0, n);
+      this.#unread = n === this.#unread.length ? undefined : this.#unread.subarray(n);
+      this.#bodyLeft -= n;
+    }
+    this.#route();
+  }
+
+  #handOff(): void {
+    // A half-closed client has sent all it will: a head that is not complete never will be.
+    if (this.#ended) return this.closeIfIdle();
+    this.#done = true;
+    const socket = this.#socket;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('drain', this.#onDrain);
+    socket.off('error', this.#onError);
+    socket.off('close', this.#onClose);
+    this.#host.forget(this);
+    const unread = this.#unread;
+    this.#unread = undefined;
+    this.#host.handOff(socket, unread);
+  }
+
+  #route(): void {
+    const routed = this.#host.router.route();
+    if (routed instanceof Generation) return this.#attempt(routed);
+    // Held until an instance is healthy: the client waits, its body with it.
+    this.#read(false);
+    routed.then(
+      (gen) => {
+        if (this.#socket.destroyed) return;
+        this.#read(true);
+        this.#attempt(gen);
+      },
+      (err: UnavailableError) => {
+        if (this.#socket.destroyed) return;
+        this.#answer(503, `baton: ${err.message}`);
+      },
+    );
+  }
+
+  #attempt(gen: Generation): void {
+    this.#gen = gen;
+    gen.enter(this);
+    this.#res = undefined;
+    this.#resPartial = undefined;
+    this.#decoder = undefined;
+    const up = gen.pool.acquire(this, wantsFreshConnection(this.#retries));
+    this.#up = up;
+    const socket = up.socket;
+    let flowing: boolean;
+    if (this.#firstBody) {
+      socket.cork();
+      socket.write(this.#req!.upstream, 'latin1');
+      flowing = socket.write(this.#firstBody);
+      socket.uncork();
+      this.#firstBody = undefined; // a request with a body is never replayed
+    } else {
+      flowing = socket.write(this.#req!.upstream, 'latin1');
+    }
+    if (!flowing && this.#bodyLeft > 0) this.#read(false);
+  }
+
+  #sendBody(body: Buffer): void {
+    const up = this.#up;
+    if (!up) {
+      // Still routing (held, or waiting to retry): keep it with the head's share.
+      this.#firstBody = this.#firstBody ? Buffer.concat([this.#firstBody, body]) : body;
+      return;
+    }
+    if (!up.socket.write(body)) this.#read(false);
+  }
+
+  upstreamDrained(): void {
+    if (this.#bodyLeft > 0) this.#read(true);
+  }
+
+  upstreamData(chunk: Buffer): void {
+    if (this.#socket.destroyed) return;
+    if (this.#res) return this.#responseBody(chunk);
+    const buf = this.#resPartial ? Buffer.concat([this.#resPartial, chunk]) : chunk;
+    let offset = 0;
+    let head: ReturnType<typeof parseResponseHead>;
+    for (;;) {
+      head = parseResponseHead(buf, offset, this.#req!.method === 'HEAD');
+      if (head === 'incomplete') {
+        this.#resPartial = offset === 0 ? buf : buf.subarray(offset);
+        return;
+      }
+      if ('error' in head) return this.#upstreamBroken(head.error);
+      offset += head.size;
+      if (!head.interim) break; // a 1xx is dropped; the real response follows
+      if (offset === buf.length) {
+        this.#resPartial = undefined;
+        return;
+      }
+    }
+    this.#resPartial = undefined;
+    this.#res = head;
+    this.#answered = true;
+    this.#keepAlive = !this.#req!.close && !this.#host.closing && !this.#ended;
+    this.#resLeft = head.contentLength;
+    if (head.body === 'chunked') this.#decoder = new ChunkedDecoder();
+    const client = this.#socket;
+    // Head and the body that came with it leave in one write.
+    client.cork();
+    client.write(head.client + (this.#keepAlive ? KEEP_ALIVE : CLOSE), 'latin1');
+    if (head.body === 'none' || (head.body === 'length' && head.contentLength === 0)) this.#responseDone(offset === buf.length);
+    else if (offset < buf.length) this.#responseBody(buf.subarray(offset));
+    client.uncork();
+    if (client.writableNeedDrain) this.#pauseUpstream();
+  }
+
+  #responseBody(chunk: Buffer): void {
+    const client = this.#socket;
+    switch (this.#res!.body) {
+      case 'length': {
+        const n = Math.min(this.#resLeft, chunk.length);
+        this.#resLeft -= n;
+        client.write(n === chunk.length ? chunk : chunk.subarray(0, n));
+        if (this.#resLeft === 0) this.#responseDone(n === chunk.length);
+        break;
+      }
+      case 'chunked': {
+        let end: number;
+        try {
+          end = this.#decoder!.feed(chunk, 0, this.#writeChunk);
+        } catch (err) {
+          if (!(err instanceof ChunkedSyntaxError)) throw err;
+          return this.#upstreamBroken(err.message);
+        }
+        if (end !== -1) {
+          client.write(LAST_CHUNK, 'latin1');
+          this.#responseDone(end === chunk.length);
+        }
+        break;
+      }
+      case 'close':
+        this.#writeChunk(chunk);
+        break;
+    }
+    if (client.writableNeedDrain) this.#pauseUpstream();
+  }
+
+  readonly #writeChunk = (data: Buffer): void => {
+    const client = this.#socket;
+    client.cork();
+    client.write(chunkHeader(data.length), 'latin1');
+    client.write(data);
+    client.write('\r\n', 'latin1');
+    client.uncork();
+  };
+
+  #pauseUpstream(): void {
+    if (this.#upPaused || !this.#up) return;
+    this.#upPaused = true;
+    this.#up.socket.pause();
+  }
+
+  upstreamClosed(err: NodeJS.ErrnoException | undefined): void {
+    this.#up = undefined;
+    this.#upPaused = false;
+    if (this.#socket.destroyed) return;
+    if (this.#res?.body === 'close' && !err) {
+      // The gateway's close is the end of this body.
+      this.#socket.write(LAST_CHUNK, 'latin1');
+      return this.#responseDone(false);
+    }
+    if (this.#answered) {
+      // It died mid-body: the client must see the cut, never a short body it could take as complete.
+      this.#leave();
+      this.#socket.destroy();
+      return;
+    }
+    const code = err?.code === 'EPIPE' || err?.code === undefined ? 'ECONNRESET' : err.code;
+    this.#failed(code);
+  }
+
+  /** The gateway sent something baton will not pass on. */
+  #upstreamBroken(why: string): void {
+    this.#dropUpstream();
+    if (this.#answered) {
+      this.#leave();
+      this.#socket.destroy();
+      return;
+    }
+    const gen = this.#gen!;
+    this.#answer(502, `baton: gateway generation ${gen.id} sent a response baton cannot pass on (${why})`);
+  }
+
+  /** The attempt failed before any answer: retry as the policy says, or answer 502. */
+  #failed(code: string): void {
+    const gen = this.#gen!;
+    this.#leave();
+    const req = this.#req!;
+    const next = afterFailure(code, this.#retries, isReplayable(req.method, req.contentLength > 0));
+    const fail = (): void => this.#answer(502, `baton: gateway generation ${gen.id} failed before answering (${code})`);
+    if (next.action === 'answer') return fail();
+    const retry = (): void => {
+      if (this.#socket.destroyed) return;
+      if (next.onlyToSuccessor && this.#host.router.current === gen) return fail();
+      this.#retries = next.retries;
+      this.#route();
+    };
+    if (next.waitMs === 0) retry();
+    else void gen.whenGone(next.waitMs).then(retry);
+  }
+
+  /** baton's own answer instead of the gateway's. */
+  #answer(status: number, text: string): void {
+    this.#dropUpstream();
+    this.#leave();
+    this.#keepAlive = this.#bodyLeft === 0 && !this.#req!.close && !this.#host.closing && !this.#ended;
+    this.#socket.write(plainAnswer(status, text, this.#keepAlive, this.#req!.method === 'HEAD'), 'utf8');
+    this.#finish();
+  }
+
+  /** The response is complete on the client connection; `reusable`: nothing followed it on the upstream one. */
+  #responseDone(reusable: boolean): void {
+    const up = this.#up;
+    this.#up = undefined;
+    if (up) {
+      if (this.#upPaused) up.socket.resume();
+      this.#upPaused = false;
+      if (reusable && !this.#res!.close && this.#bodyLeft === 0) up.release(this.#res!.keepAliveMs);
+      else up.discard();
+    }
+    this.#leave();
+    this.#finish();
+  }
+
+  /** The exchange is over: take the next request, or end the connection. */
+  #finish(): void {
+    const keep = this.#keepAlive && this.#bodyLeft === 0 && !this.#host.closing;
+    this.#req = undefined;
+    this.#res = undefined;
+    this.#decoder = undefined;
+    this.#firstBody = undefined;
+    this.#answered = false;
+    this.#bodyLeft = 0;
+    if (!keep) {
+      this.#done = true;
+      this.#socket.end();
+      return;
+    }
+    this.idleSince = performance.now();
+    this.#read(true);
+    if (this.#unread) this.#nextRequest();
+    else if (this.#ended) this.closeIfIdle();
+  }
+
+  #dropUpstream(): void {
+    const up = this.#up;
+    this.#up = undefined;
+    this.#upPaused = false;
+    up?.discard();
+  }
+
+  #leave(): void {
+    this.#gen?.leave(this);
+    this.#gen = undefined;
+  }
+}

@@ -1,0 +1,126 @@
+import { FIELD_LINE, MAX_HEAD_BYTES, dropListed, joinValue, tokens, trimEnd } from './field-lines.js';
+
+/** A client request head the fast path forwards as it is, rewritten for the gateway. */
+export interface RequestHead {
+  readonly method: string;
+  /** Bytes the head took in the buffer, blank line included. */
+  readonly size: number;
+  /** Body bytes that follow the head (0 without Content-Length). */
+  readonly contentLength: number;
+  /** The client said `Connection: close`. */
+  readonly close: boolean;
+  /** The head to send upstream: hop-by-hop fields removed, X-Forwarded-* added. */
+  readonly upstream: string;
+}
+
+/**
+ * Why a head is left to node:http: `incomplete` (the blank line has not arrived yet) or
+ * `unsupported` (anything the fast path does not forward itself: other versions and
+ * methods, chunked or ambiguous bodies, upgrades, `Expect`, a missing or repeated
+ * `Host`, and every malformed or oversized head, which node:http answers with its 4xx).
+ */
+export type NotFast = 'incomplete' | 'unsupported';
+
+/** Methods the fast path forwards; node:http takes the rest (CONNECT, TRACE, extension methods). */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+const REQUEST_LINE = /^([A-Z]+) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
+const CONTENT_LENGTH = /^\d{1,15}$/;
+/** Connection-level fields a proxy must not pass on (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer']);
+/** Fields whose presence sends the request to node:http. */
+const NOT_FAST = new Set(['transfer-encoding', 'upgrade', 'expect']);
+const CRLF_CRLF = Buffer.from('\r\n\r\n');
+
+/**
+ * Reads one request head from `buf` at `start`. `remoteAddress` goes into
+ * X-Forwarded-For. The rewrite matches what the node:http path sends (forward-http.ts):
+ * X-Forwarded-For/-Port/-Proto appended to the client's values, X-Forwarded-Host kept or
+ * taken from Host, then `Connection: keep-alive` for the upstream connection.
+ */
+export function parseRequestHead(buf: Buffer, start: number, remoteAddress: string): RequestHead | NotFast {
+  const end = buf.indexOf(CRLF_CRLF, start);
+  if (end === -1) return buf.length - start > MAX_HEAD_BYTES ? 'unsupported' : 'incomplete';
+  const size = end + 4 - start;
+  if (size > MAX_HEAD_BYTES) return 'unsupported';
+  const text = buf.toString('latin1', start, end + 2);
+  const lineEnd = text.indexOf('\r\n');
+  const requestLine = text.slice(0, lineEnd);
+  const line = REQUEST_LINE.exec(requestLine);
+  if (!line || !METHODS.has(line[1]!)) return 'unsupported';
+
+  let kept = '';
+  let host: string | undefined;
+  let hosts = 0;
+  let contentLength = -1;
+  let close = false;
+  let listed: string[] | undefined;
+  let xfFor: string | undefined;
+  let xfPort: string | undefined;
+  let xfProto: string | undefined;
+  let xfHost: string | undefined;
+  FIELD_LINE.lastIndex = lineEnd + 2;
+  while (FIELD_LINE.lastIndex < text.length) {
+    const from = FIELD_LINE.lastIndex;
+    const field = FIELD_LINE.exec(text);
+    if (!field) return 'unsupported';
+    const name = field[1]!.toLowerCase();
+    const value = trimEnd(field[2]!);
+    switch (name) {
+      case 'host':
+        hosts++;
+        host = value;
+        break;
+      case 'content-length':
+        if (contentLength !== -1 || !CONTENT_LENGTH.test(value)) return 'unsupported';
+        contentLength = Number(value);
+        break;
+      case 'connection':
+        for (const token of tokens(value)) {
+          if (token === 'close') close = true;
+          else if (token === 'upgrade') return 'unsupported';
+          else if (token !== 'keep-alive') (listed ??= []).push(token);
+        }
+        continue;
+      case 'x-forwarded-for':
+        xfFor = joinValue(xfFor, value);
+        continue;
+      case 'x-forwarded-port':
+        xfPort = joinValue(xfPort, value);
+        continue;
+      case 'x-forwarded-proto':
+        xfProto = joinValue(xfProto, value);
+        continue;
+      case 'x-forwarded-host':
+        xfHost = joinValue(xfHost, value);
+        continue;
+      default:
+        if (NOT_FAST.has(name)) return 'unsupported';
+        if (HOP_BY_HOP.has(name)) continue;
+    }
+    kept += text.slice(from, FIELD_LINE.lastIndex);
+  }
+  if (hosts !== 1) return 'unsupported';
+  if (listed) {
+    // Naming a framing or routing field connection-level is left to node:http.
+    if (listed.includes('host') || listed.includes('content-length')) return 'unsupported';
+    kept = dropListed(kept, listed);
+    // A field the client named in Connection is connection-level, X-Forwarded-* included.
+    if (listed.includes('x-forwarded-for')) xfFor = undefined;
+    if (listed.includes('x-forwarded-port')) xfPort = undefined;
+    if (listed.includes('x-forwarded-proto')) xfProto = undefined;
+    if (listed.includes('x-forwarded-host')) xfHost = undefined;
+  }
+  const port = /:(\d+)$/.exec(host!)?.[1] ?? '80';
+  const upstream =
+    `${requestLine}\r\n${kept}` +
+    `x-forwarded-for: ${append(xfFor, remoteAddress)}\r\n` +
+    `x-forwarded-port: ${append(xfPort, port)}\r\n` +
+    `x-forwarded-proto: ${append(xfProto, 'http')}\r\n` +
+    `x-forwarded-host: ${xfHost || host}\r\n` +
+    'connection: keep-alive\r\n\r\n';
+  return { method: line[1]!, size, contentLength: Math.max(contentLength, 0), close, upstream };
+}
+
+function append(sent: string | undefined, value: string): string {
+  return sent ? `${sent},${value}` : value;
+}

@@ -1,0 +1,108 @@
+import { STATUS_CODES } from 'node:http';
+import { FIELD_LINE, MAX_HEAD_BYTES, dropListed, tokens, trimEnd } from './field-lines.js';
+
+/**
+ * How a response body is framed on the gateway's connection (RFC 9112 §6.3): none (HEAD,
+ * 204, 304), a Content-Length, chunked, or until the gateway closes the connection.
+ */
+export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
+
+/** A gateway response head, rewritten for the client. */
+export interface ResponseHead {
+  readonly status: number;
+  /** Bytes the head took in the buffer, blank line included. */
+  readonly size: number;
+  /** A 1xx other than 101: dropped, the real response follows (node:http does not pass them on either). */
+  readonly interim: boolean;
+  readonly body: BodyFraming;
+  readonly contentLength: number;
+  /** The gateway closes this connection after the response (or never promised to keep it). */
+  readonly close: boolean;
+  /** The gateway's `Keep-Alive: timeout=N` hint, in ms. */
+  readonly keepAliveMs: number | undefined;
+  /**
+   * The head for the client without its connection block: status line and end-to-end
+   * fields, plus `Transfer-Encoding: chunked` when the body is re-framed (chunked and
+   * close-delimited bodies go to the client chunked). The caller adds
+   * `Connection`/`Keep-Alive` and the blank line.
+   */
+  readonly client: string;
+}
+
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
+const CONTENT_LENGTH = /^\d{1,15}$/;
+/** Connection-level fields not passed to the client; Transfer-Encoding is baton's to set. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer', 'upgrade', 'transfer-encoding']);
+const CRLF_CRLF = Buffer.from('\r\n\r\n');
+
+/**
+ * Reads one response head from `buf` at `start`; `headRequest` says the request was a
+ * HEAD (no body whatever the fields say). Returns `incomplete` until the blank line has
+ * arrived, or an error text for a head baton will not pass on (malformed, oversized,
+ * conflicting lengths, a status outside 100–999 as node:http enforces, an unasked-for 101).
+ */
+export function parseResponseHead(buf: Buffer, start: number, headRequest: boolean): ResponseHead | 'incomplete' | { error: string } {
+  const end = buf.indexOf(CRLF_CRLF, start);
+  if (end === -1) return buf.length - start > MAX_HEAD_BYTES ? { error: 'response head too large' } : 'incomplete';
+  const size = end + 4 - start;
+  if (size > MAX_HEAD_BYTES) return { error: 'response head too large' };
+  const text = buf.toString('latin1', start, end + 2);
+  const lineEnd = text.indexOf('\r\n');
+  const line = STATUS_LINE.exec(text.slice(0, lineEnd));
+  if (!line) return { error: 'malformed status line' };
+  const status = Number(line[2]);
+  if (status < 100) return { error: `status code ${line[2]} below 100` };
+  if (status === 101) return { error: 'unexpected 101 Switching Protocols' };
+
+  let kept = '';
+  let contentLength = -1;
+  let chunked = false;
+  let encoded = false;
+  let close = line[1] === '0';
+  let listed: string[] | undefined;
+  let keepAliveMs: number | undefined;
+  FIELD_LINE.lastIndex = lineEnd + 2;
+  while (FIELD_LINE.lastIndex < text.length) {
+    const from = FIELD_LINE.lastIndex;
+    const field = FIELD_LINE.exec(text);
+    if (!field) return { error: 'malformed header field' };
+    const name = field[1]!.toLowerCase();
+    const value = trimEnd(field[2]!);
+    if (name === 'content-length') {
+      if (!CONTENT_LENGTH.test(value)) return { error: 'Content-Length not a number' };
+      if (contentLength !== -1 && contentLength !== Number(value)) return { error: 'conflicting Content-Length' };
+      contentLength = Number(value);
+      continue; // written back below unless the body is re-framed
+    }
+    if (name === 'transfer-encoding') {
+      encoded = true;
+      const codings = tokens(value);
+      chunked = codings[codings.length - 1] === 'chunked';
+    } else if (name === 'connection') {
+      for (const token of tokens(value)) {
+        if (token === 'close') close = true;
+        else if (token === 'keep-alive') close &&= line[1] !== '0';
+        else (listed ??= []).push(token);
+      }
+    } else if (name === 'keep-alive') {
+      const seconds = /(?:^|[,;\s])timeout=(\d+)/i.exec(value)?.[1];
+      if (seconds !== undefined) keepAliveMs = Number(seconds) * 1000;
+    }
+    if (!HOP_BY_HOP.has(name)) kept += text.slice(from, FIELD_LINE.lastIndex);
+  }
+  if (listed) kept = dropListed(kept, listed);
+
+  const interim = status < 200;
+  let body: BodyFraming;
+  if (interim || headRequest || status === 204 || status === 304) body = 'none';
+  else if (encoded) body = chunked ? 'chunked' : 'close';
+  else if (contentLength !== -1) body = 'length';
+  else body = 'close';
+  // A close-delimited body ends only when the gateway closes, so that connection is spent.
+  if (body === 'close') close = true;
+
+  let client = `HTTP/1.1 ${line[2]} ${line[3] || STATUS_CODES[status] || ''}\r\n${kept}`;
+  if (body === 'chunked' || body === 'close') client += 'transfer-encoding: chunked\r\n';
+  else if (contentLength !== -1 && !(encoded && body === 'none')) client += `content-length: ${contentLength}\r\n`;
+  return { status, size, interim, body, contentLength: Math.max(contentLength, 0), close, keepAliveMs, client };
+}

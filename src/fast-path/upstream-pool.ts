@@ -1,0 +1,145 @@
+import net from 'node:net';
+
+/** What an upstream connection reports to the exchange using it. */
+export interface UpstreamUser {
+  upstreamData(chunk: Buffer): void;
+  /** The connection ended or failed; `err` is undefined for a clean end by the gateway. */
+  upstreamClosed(err: NodeJS.ErrnoException | undefined): void;
+  /** The connection took all queued writes: paused request bodies may flow again. */
+  upstreamDrained(): void;
+}
+
+/** Free connections are dropped after this long, before typical gateway idle timeouts. */
+const IDLE_MS = 4000;
+/** How often free connections are checked against their idle limit. */
+const SWEEP_MS = 500;
+
+/**
+ * One keep-alive connection to a gateway instance. Its listeners are set once and
+ * report to whichever exchange holds it, so lending it out costs nothing per request.
+ */
+export class Upstream {
+  readonly socket: net.Socket;
+  /** The exchange using it; undefined while it waits in the pool. */
+  user: UpstreamUser | undefined;
+  /** It carried an exchange before (a reset on it may just be the gateway closing an idle socket). */
+  reused = false;
+  /** When it was put back, and how long it may wait (the gateway's Keep-Alive hint minus a second, at most IDLE_MS). */
+  idleSince = 0;
+  idleLimit = IDLE_MS;
+  #closed = false;
+  readonly #pool: UpstreamPool;
+
+  constructor(target: { host: string; port: number }, pool: UpstreamPool) {
+    this.#pool = pool;
+    this.socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => {
+      if (this.user) this.user.upstreamData(chunk);
+      else this.socket.destroy(); // bytes nobody asked for: the connection is out of step
+    });
+    this.socket.on('drain', () => this.user?.upstreamDrained());
+    this.socket.on('error', (err: NodeJS.ErrnoException) => this.#close(err));
+    this.socket.on('close', () => this.#close(undefined));
+    this.socket.on('end', () => this.#close(undefined));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The exchange finished cleanly: back to the pool for the next request. */
+  release(keepAliveMs: number | undefined): void {
+    this.#pool.release(this, keepAliveMs);
+  }
+
+  /** The exchange ended out of step (cut, failed, a body left unsent): close it, tell nobody. */
+  discard(): void {
+    this.user = undefined;
+    this.socket.destroy();
+  }
+
+  #close(err: NodeJS.ErrnoException | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.socket.destroy();
+    this.#pool.forget(this);
+    const user = this.user;
+    this.user = undefined;
+    user?.upstreamClosed(err);
+  }
+}
+
+/**
+ * The keep-alive connections to one gateway instance (one pool per generation, so
+ * retiring a generation closes exactly its connections). Free connections are reused
+ * last-in first-out, which keeps the set in use small and warm.
+ */
+export class UpstreamPool {
+  readonly #target: { host: string; port: number };
+  readonly #free: Upstream[] = [];
+  readonly #all = new Set<Upstream>();
+  #sweeper: NodeJS.Timeout | undefined;
+  #destroyed = false;
+
+  constructor(target: { host: string; port: number }) {
+    this.#target = target;
+  }
+
+  /** Connections open to the gateway, in use or free. */
+  get size(): number {
+    return this.#all.size;
+  }
+
+  /** A free connection, or a new one (`fresh`: always a new one). */
+  acquire(user: UpstreamUser, fresh: boolean): Upstream {
+    let upstream: Upstream | undefined;
+    while (!fresh && (upstream = this.#free.pop())) {
+      if (!upstream.closed) break;
+    }
+    if (!upstream || upstream.closed) {
+      upstream = new Upstream(this.#target, this);
+      this.#all.add(upstream);
+      // A retired instance takes nothing new; refused, so the request is retried on its successor.
+      if (this.#destroyed) upstream.socket.destroy(Object.assign(new Error('the gateway instance is retired'), { code: 'ECONNREFUSED' }));
+    }
+    upstream.user = user;
+    return upstream;
+  }
+
+  /** Puts a connection whose exchange finished cleanly back, for the next request. */
+  release(upstream: Upstream, keepAliveMs: number | undefined): void {
+    upstream.user = undefined;
+    if (this.#destroyed || upstream.closed) return void upstream.socket.destroy();
+    upstream.reused = true;
+    upstream.idleSince = performance.now();
+    upstream.idleLimit = keepAliveMs === undefined ? IDLE_MS : Math.min(IDLE_MS, keepAliveMs - 1000);
+    if (upstream.idleLimit <= 0) return void upstream.socket.destroy();
+    this.#free.push(upstream);
+    this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_MS).unref();
+  }
+
+  /** A connection closed: it is no longer counted or lent out. */
+  forget(upstream: Upstream): void {
+    this.#all.delete(upstream);
+    const i = this.#free.indexOf(upstream);
+    if (i !== -1) this.#free.splice(i, 1);
+  }
+
+  /** Closes every connection, in use or free; later acquisitions fail. Idempotent. */
+  destroy(): void {
+    this.#destroyed = true;
+    clearInterval(this.#sweeper);
+    for (const upstream of [...this.#all]) upstream.socket.destroy();
+  }
+
+  #sweep(): void {
+    const now = performance.now();
+    for (const upstream of [...this.#free]) {
+      if (now - upstream.idleSince >= upstream.idleLimit) upstream.socket.destroy();
+    }
+    if (this.#free.length === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+}
