@@ -96,7 +96,7 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
 function addForwardedHeaders(req: http.IncomingMessage, headers: http.OutgoingHttpHeaders): void {
   const host = headers.host as string | undefined;
   append(headers, 'x-forwarded-for', req.socket.remoteAddress ?? '');
-  append(headers, 'x-forwarded-port', host?.match(/:(\d+)/)?.[1] ?? '80');
+  append(headers, 'x-forwarded-port', /:(\d+)$/.exec(host ?? '')?.[1] ?? '80');
   append(headers, 'x-forwarded-proto', 'http');
   headers['x-forwarded-host'] = (headers['x-forwarded-host'] as string | undefined) || host || '';
 }
