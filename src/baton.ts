@@ -22,7 +22,8 @@ interface Instance {
   stopping?: boolean;
 }
 
-type Outcome = { kind: 'ready'; ms: number } | { kind: 'aborted' } | { kind: 'failed'; reason: string; portClash: boolean };
+/** `output`: what to show with a failure, when it is not the candidate's own (the check's). */
+type Outcome = { kind: 'ready'; ms: number } | { kind: 'aborted' } | { kind: 'failed'; reason: string; portClash: boolean; output?: string[] };
 
 /**
  * A transition started from the watcher's early look: it may boot its instance, but it
@@ -208,19 +209,20 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       if (down !== undefined && !this.#serving && !this.#wanted) this.#router.refuse(down);
       this.#emit({ type: 'abandoned', gen });
     };
-    if (this.options.check !== undefined) {
-      const result = await runCheck(this.options.check, { ...this.options, generation: gen, timeoutMs: this.options.readyTimeout, signal: abort.signal });
-      if (abort.signal.aborted) return abandoned();
-      if (!result.ok) {
-        if (!(await held())) return abandoned();
-        return this.#rejected(gen, reason, result.reason, result.output);
-      }
-    }
+    // The check runs while the candidate boots; promotion needs both. A failing check stops
+    // the candidate at once, and the rejection gives the check's output.
+    const checking = this.options.check === undefined ? undefined : runCheck(this.options.check, { ...this.options, generation: gen, timeoutMs: this.options.readyTimeout, signal: abort.signal });
+    const checkFailed = new AbortController();
+    // (A check that throws fails the transition where it is awaited, below.)
+    checking?.then((result) => result.ok || checkFailed.abort(), () => checkFailed.abort());
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
       const port = await this.#privatePort();
       const candidate = this.#spawn(gen, port);
       this.#emit({ type: 'starting', gen, port, pid: candidate.pid, reason });
-      let outcome = await this.#awaitReady(candidate, abort.signal);
+      let outcome = await this.#awaitReady(candidate, abort.signal, checkFailed.signal);
+      const checked = await checking;
+      if (abort.signal.aborted) outcome = { kind: 'aborted' };
+      else if (checked && !checked.ok) outcome = { kind: 'failed', reason: checked.reason, portClash: false, output: checked.output };
       if (outcome.kind !== 'aborted' && !(await held())) outcome = { kind: 'aborted' };
       if (outcome.kind === 'ready') {
         if (candidate.alive) return this.#promote(candidate, outcome.ms);
@@ -228,15 +230,16 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       }
       this.#candidate = undefined;
       const retry = outcome.kind === 'failed' && outcome.portClash && attempt < PORT_ATTEMPTS;
+      const output = outcome.kind === 'failed' ? (outcome.output ?? candidate.tail()) : [];
       // Held requests learn the verdict now, not after the candidate has finished stopping.
-      if (outcome.kind === 'failed' && !retry) this.#refuseIfNothingServes(gen, reason, outcome.reason, candidate.tail());
+      if (outcome.kind === 'failed' && !retry) this.#refuseIfNothingServes(gen, reason, outcome.reason, output);
       await candidate.stop(this.options.stopTimeout);
       if (outcome.kind === 'aborted') return abandoned();
       if (retry) {
         this.#emit({ type: 'port-clash', gen, port });
         continue;
       }
-      return this.#rejected(gen, reason, outcome.reason, candidate.tail());
+      return this.#rejected(gen, reason, outcome.reason, output);
     }
   }
 
@@ -264,13 +267,17 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     return getPort({ host: '127.0.0.1', exclude: [this.options.port, ...live].filter((p) => p > 0) });
   }
 
-  /** Waits until the candidate is healthy, exits, times out, or is superseded. */
-  async #awaitReady(candidate: GatewayProcess, superseded: AbortSignal): Promise<Outcome> {
+  /**
+   * Waits until the candidate is healthy, exits, times out, or is superseded; a failed
+   * check (`checkFailed`) ends the wait as well, and the caller gives its verdict.
+   */
+  async #awaitReady(candidate: GatewayProcess, superseded: AbortSignal, checkFailed: AbortSignal): Promise<Outcome> {
     const started = Date.now();
     const stop = new AbortController();
     const onSuperseded = (): void => stop.abort();
-    if (superseded.aborted) stop.abort();
+    if (superseded.aborted || checkFailed.aborted) stop.abort();
     superseded.addEventListener('abort', onSuperseded);
+    checkFailed.addEventListener('abort', onSuperseded);
     void candidate.exited.then(onSuperseded);
     const timer = setTimeout(onSuperseded, this.options.readyTimeout);
     let lastProbe = 'no probe answered yet';
@@ -282,8 +289,9 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     } finally {
       clearTimeout(timer);
       superseded.removeEventListener('abort', onSuperseded);
+      checkFailed.removeEventListener('abort', onSuperseded);
     }
-    if (superseded.aborted) return { kind: 'aborted' };
+    if (superseded.aborted || checkFailed.aborted) return { kind: 'aborted' };
     if (candidate.exit) {
       const said = errorLine(candidate.tail());
       const reason = `${describeExit(candidate.exit)} before becoming healthy${said ? `: ${said}` : ''}`;

@@ -12,7 +12,8 @@ const OUTPUT_LINES = 20;
 
 /**
  * Runs the `--check` command through the shell in the gateway's folder, with baton's
- * environment plus BATON_GENERATION (no port is chosen yet). Aborting kills it.
+ * environment plus BATON_GENERATION (no port: it checks the files, beside the instance
+ * that starts from them). Aborting kills it.
  */
 export async function runCheck(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; generation: number; timeoutMs: number; signal: AbortSignal }): Promise<CheckResult> {
   const result = await execa(command, {

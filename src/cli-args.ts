@@ -28,7 +28,7 @@ export function buildProgram(version: string): Command {
     .option('-w, --watch <path>', 'file or folder to watch; repeatable (default: the config file named in the command with -c/--config/--config=FILE, else the current folder)', collect)
     .option('--ignore <pattern>', 'paths to ignore; repeatable (editor temp files, .git and node_modules are always ignored)', collect)
     .option('--health <path>', 'HTTP path polled on a new instance; ready = any status < 500', DEFAULTS.health)
-    .option('--check <command>', 'run before starting a new instance; non-zero exit rejects the change')
+    .option('--check <command>', 'must exit 0 before a new instance serves; runs while the instance starts')
     .option('--ready-timeout <ms>', 'how long a new instance may take to become healthy', String(DEFAULTS.readyTimeout))
     .option('--drain-timeout <ms>', 'how long the old instance may finish in-flight work', String(DEFAULTS.drainTimeout))
     .option('--stop-timeout <ms>', 'SIGTERM to SIGKILL grace for a stopping instance', String(DEFAULTS.stopTimeout))

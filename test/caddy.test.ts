@@ -60,7 +60,7 @@ describe.skipIf(!caddy)('real Caddy', () => {
     expect(h.baton.gatewayPids().filter(isAlive)).toEqual([]);
   });
 
-  it('the caddy preset needs no flags: caddy validate rejects a broken Caddyfile before any instance starts', async () => {
+  it('the caddy preset needs no flags: caddy validate rejects a broken Caddyfile, and the instance booting beside it is stopped', async () => {
     const file = h.tmp.file('Caddyfile');
     writeText(file, caddyfile('caddy one'));
     const env = { ...process.env, XDG_CONFIG_HOME: h.tmp.file('config'), XDG_DATA_HOME: h.tmp.file('data') };
@@ -73,7 +73,9 @@ describe.skipIf(!caddy)('real Caddy', () => {
     const rejected = await h.baton.waitFor((e) => e.type === 'rejected', { timeoutMs: 30_000 });
     expect(rejected.reason).toMatch(/^check failed \(exit code 1\)/);
     expect((rejected.output as string[]).join('\n')).toMatch(/respondd/);
-    expect(h.baton.events.filter((e) => e.type === 'starting')).toHaveLength(1);
+    // The check runs while the candidate boots; by the rejection that process is gone, never promoted.
+    for (const started of h.baton.events.filter((e) => e.type === 'starting' && e.gen === rejected.gen)) expect(isAlive(started.pid as number)).toBe(false);
+    expect(h.baton.events.filter((e) => e.type === 'serving')).toHaveLength(1);
     expect((await request(url)).body).toBe('caddy one');
   });
 });

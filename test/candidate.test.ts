@@ -11,7 +11,7 @@ const h = useHarness();
 const CHECK = `node -e "const c = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); if (c.reject) { console.error('check: config says reject'); process.exit(3); }"`;
 
 describe('starting a candidate', () => {
-  it('--check rejects a change before any process starts; the old generation keeps serving', async () => {
+  it('--check rejects a change: the instance booting beside it is stopped, never promoted; the old generation keeps serving', async () => {
     const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'checked-1' });
     h.baton = BatonProcess.start(['-p', '0', '--debounce', '20', '-w', config, '--check', `${CHECK} ${config}`, '--', 'node', FIXTURE, config]);
@@ -23,7 +23,10 @@ describe('starting a candidate', () => {
     expect(rejected.reason).toBe('check failed (exit code 3)');
     expect(rejected.output).toEqual(['check: config says reject']);
     expect(rejected.serving).toBe(1);
-    expect(h.baton.events.some((e) => e.type === 'starting' && e.gen === 2)).toBe(false);
+    // The check runs while the candidate boots; by the rejection that process is gone.
+    const started = h.baton.events.find((e) => e.type === 'starting' && e.gen === 2);
+    if (started) expect(isAlive(started.pid as number)).toBe(false);
+    expect(h.baton.events.some((e) => e.type === 'serving' && e.gen === 2)).toBe(false);
     expect((await getJson(url)).version).toBe('checked-1');
 
     writeText(config, '{"version": "checked-3"}');
