@@ -4,6 +4,7 @@ import { afterFailure, isReplayable, wantsFreshConnection, type Retries } from '
 import type { Router, UnavailableError } from '../router.js';
 import { ChunkedDecoder, ChunkedSyntaxError, LAST_CHUNK, chunkHeader } from './chunked.js';
 import { MAX_HEAD_BYTES } from './field-lines.js';
+import { GatheredWrite } from './gathered-write.js';
 import { plainAnswer } from './plain-answer.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
@@ -73,6 +74,8 @@ export class FastConnection implements Exchange, UpstreamUser {
   #answered = false;
   /** What the client was told about keeping the connection. */
   #keepAlive = true;
+  readonly #toClient = new GatheredWrite();
+  readonly #toUpstream = new GatheredWrite();
 
   constructor(socket: net.Socket, host: FastPathHost) {
     this.#socket = socket;
@@ -231,18 +234,11 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#decoder = undefined;
     const up = gen.pool.acquire(this, wantsFreshConnection(this.#retries));
     this.#up = up;
-    const socket = up.socket;
-    let flowing: boolean;
-    if (this.#firstBody) {
-      socket.cork();
-      socket.write(this.#req!.upstream, 'latin1');
-      flowing = socket.write(this.#firstBody);
-      socket.uncork();
-      this.#firstBody = undefined; // a request with a body is never replayed
-    } else {
-      flowing = socket.write(this.#req!.upstream, 'latin1');
-    }
-    if (!flowing && this.#bodyLeft > 0) this.#read(false);
+    const out = this.#toUpstream;
+    out.text(this.#req!.upstream);
+    if (this.#firstBody) out.bytes(this.#firstBody);
+    this.#firstBody = undefined; // a request with a body is never replayed
+    if (!out.flush(up.socket) && this.#bodyLeft > 0) this.#read(false);
   }
 
   #sendBody(body: Buffer): void {
@@ -261,78 +257,86 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   upstreamData(chunk: Buffer): void {
     if (this.#socket.destroyed) return;
-    if (this.#res) return this.#responseBody(chunk);
-    const buf = this.#resPartial ? Buffer.concat([this.#resPartial, chunk]) : chunk;
-    let offset = 0;
-    let head: ReturnType<typeof parseResponseHead>;
-    for (;;) {
-      head = parseResponseHead(buf, offset, this.#req!.method === 'HEAD');
-      if (head === 'incomplete') {
-        this.#resPartial = offset === 0 ? buf : buf.subarray(offset);
-        return;
+    // What this read brings for the client is gathered and written once (gathered-write.ts).
+    const out = this.#toClient;
+    let done: boolean | undefined;
+    if (this.#res) {
+      done = this.#responseBody(chunk, out);
+    } else {
+      const buf = this.#resPartial ? Buffer.concat([this.#resPartial, chunk]) : chunk;
+      let offset = 0;
+      let head: ReturnType<typeof parseResponseHead>;
+      for (;;) {
+        head = parseResponseHead(buf, offset, this.#req!.method === 'HEAD');
+        if (head === 'incomplete') {
+          this.#resPartial = offset === 0 ? buf : buf.subarray(offset);
+          return;
+        }
+        if ('error' in head) return this.#upstreamBroken(head.error);
+        offset += head.size;
+        if (!head.interim) break; // a 1xx is dropped; the real response follows
+        if (offset === buf.length) {
+          this.#resPartial = undefined;
+          return;
+        }
       }
-      if ('error' in head) return this.#upstreamBroken(head.error);
-      offset += head.size;
-      if (!head.interim) break; // a 1xx is dropped; the real response follows
-      if (offset === buf.length) {
-        this.#resPartial = undefined;
-        return;
-      }
+      this.#resPartial = undefined;
+      this.#res = head;
+      this.#answered = true;
+      this.#keepAlive = !this.#req!.close && !this.#host.closing && !this.#ended;
+      this.#resLeft = head.contentLength;
+      if (head.body === 'chunked') this.#decoder = new ChunkedDecoder();
+      out.text(head.client + (this.#keepAlive ? KEEP_ALIVE : CLOSE));
+      if (head.body === 'none' || (head.body === 'length' && head.contentLength === 0)) done = offset === buf.length;
+      else if (offset < buf.length) done = this.#responseBody(buf.subarray(offset), out);
     }
-    this.#resPartial = undefined;
-    this.#res = head;
-    this.#answered = true;
-    this.#keepAlive = !this.#req!.close && !this.#host.closing && !this.#ended;
-    this.#resLeft = head.contentLength;
-    if (head.body === 'chunked') this.#decoder = new ChunkedDecoder();
-    const client = this.#socket;
-    // Head and the body that came with it leave in one write.
-    client.cork();
-    client.write(head.client + (this.#keepAlive ? KEEP_ALIVE : CLOSE), 'latin1');
-    if (head.body === 'none' || (head.body === 'length' && head.contentLength === 0)) this.#responseDone(offset === buf.length);
-    else if (offset < buf.length) this.#responseBody(buf.subarray(offset));
-    client.uncork();
-    if (client.writableNeedDrain) this.#pauseUpstream();
+    // A malformed body cut the client off while gathering: what was gathered never goes out.
+    if (this.#socket.destroyed) return out.clear();
+    const flowing = out.flush(this.#socket);
+    if (done !== undefined) this.#responseDone(done);
+    else if (!flowing) this.#pauseUpstream();
   }
 
-  #responseBody(chunk: Buffer): void {
-    const client = this.#socket;
+  /**
+   * Gathers one read's worth of response body for the client. Returns whether the
+   * response is complete with it (true: nothing followed it, so the upstream connection
+   * can be reused), or undefined while it goes on.
+   */
+  #responseBody(chunk: Buffer, out: GatheredWrite): boolean | undefined {
     switch (this.#res!.body) {
       case 'length': {
         const n = Math.min(this.#resLeft, chunk.length);
         this.#resLeft -= n;
-        client.write(n === chunk.length ? chunk : chunk.subarray(0, n));
-        if (this.#resLeft === 0) this.#responseDone(n === chunk.length);
-        break;
+        out.bytes(n === chunk.length ? chunk : chunk.subarray(0, n));
+        return this.#resLeft === 0 ? n === chunk.length : undefined;
       }
       case 'chunked': {
         let end: number;
         try {
-          end = this.#decoder!.feed(chunk, 0, this.#writeChunk);
+          end = this.#decoder!.feed(chunk, 0, this.#gatherChunk);
         } catch (err) {
           if (!(err instanceof ChunkedSyntaxError)) throw err;
-          return this.#upstreamBroken(err.message);
+          this.#upstreamBroken(err.message);
+          return undefined;
         }
-        if (end !== -1) {
-          client.write(LAST_CHUNK, 'latin1');
-          this.#responseDone(end === chunk.length);
-        }
-        break;
+        if (end === -1) return undefined;
+        out.text(LAST_CHUNK);
+        return end === chunk.length;
       }
       case 'close':
-        this.#writeChunk(chunk);
-        break;
+        this.#gatherChunk(chunk);
+        return undefined;
+      case 'none':
+        return undefined;
     }
-    if (client.writableNeedDrain) this.#pauseUpstream();
   }
 
-  readonly #writeChunk = (data: Buffer): void => {
-    const client = this.#socket;
-    client.cork();
-    client.write(chunkHeader(data.length), 'latin1');
-    client.write(data);
-    client.write('\r\n', 'latin1');
-    client.uncork();
+  /** One slice of a chunked or close-delimited body, as a chunk of baton's own. */
+  readonly #gatherChunk = (data: Buffer): void => {
+    const out = this.#toClient;
+    out.text(chunkHeader(data.length));
+    out.bytes(data);
+    out.text('\r\n');
   };
 
   #pauseUpstream(): void {
