@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
 import { tempDir, writeConfig } from './helpers/files.js';
@@ -131,6 +132,36 @@ describe('the fast path and the hand-over to node:http', () => {
     const after = (await getJson(`${url}/__connections`)) as { accepted: number };
     // 41 requests, plus the two probes: a connection per request would be 43.
     expect(after.accepted - before.accepted).toBeLessThanOrEqual(3);
+  });
+
+  it('closes connections left idle: after the keep-alive timeout, and after a last answer the client never closes on', async () => {
+    /**
+     * Sends one request on a client that never closes its side, and resolves when baton's
+     * side is gone for good: after baton's FIN, a write gets a reset only once baton has
+     * closed the socket, not while it merely stopped sending.
+     */
+    const closedByBaton = (request: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => socket.write(request));
+        let received = '';
+        let poke: NodeJS.Timeout | undefined;
+        socket.setEncoding('latin1');
+        socket.on('data', (c: string) => (received += c));
+        socket.on('end', () => (poke = setInterval(() => socket.write('x'), 200)));
+        socket.on('error', () => {
+          clearInterval(poke);
+          socket.destroy();
+          resolve(received);
+        });
+        setTimeout(() => {
+          clearInterval(poke);
+          socket.destroy();
+          reject(new Error(`baton did not close the connection within 20 s; received:\n${received}`));
+        }, 20_000).unref();
+      });
+    const [keptAlive, lastAnswer] = await Promise.all([closedByBaton(get('/idle')), closedByBaton(last('/last'))]);
+    expect(paths(keptAlive)).toEqual(['/idle']);
+    expect(paths(lastAnswer)).toEqual(['/last']);
   });
 
   it('drains to zero after all of the above', async () => {

@@ -426,12 +426,13 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#firstBody = undefined;
     this.#answered = false;
     this.#bodyLeft = 0;
+    // Idle from now, also when ending: a client that never closes its side is closed by the idle sweep.
+    this.idleSince = performance.now();
     if (!keep) {
       this.#done = true;
       this.#socket.end();
       return;
     }
-    this.idleSince = performance.now();
     this.#read(true);
     if (this.#unread) this.#nextRequest();
     else if (this.#ended) this.closeIfIdle();
