@@ -79,7 +79,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     super();
     this.options = resolveOptions(options);
     this.#router = new Router(this.options.readyTimeout);
-    this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router });
+    this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router, fastPath: this.options.fastPath });
     this.#watcher = new ConfigWatcher({
       paths: this.options.watch,
       ignore: this.options.ignore,

@@ -70,7 +70,7 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
     } catch (err) {
       // A status or header Node will not write: nothing went out to the client yet.
       upstream.destroy();
-      return fail(err as NodeJS.ErrnoException);
+      return fail(Object.assign(err as NodeJS.ErrnoException, { status: upstream.statusCode }));
     }
     // An upstream that dies mid-body must not leave the client waiting for the rest.
     upstream.on('close', () => {

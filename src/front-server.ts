@@ -2,6 +2,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyServer } from 'http-proxy-3';
+import { badResponse, drainTimedOut, failedBeforeAnswering, statusBelow100, unavailable } from './answer-texts.js';
 import { BatonError } from './errors.js';
 import { FastConnection, type FastPathHost } from './fast-path/client-connection.js';
 import { forwardHttp } from './forward-http.js';
@@ -13,6 +14,8 @@ export interface FrontServerOptions {
   host: string;
   port: number;
   router: Router;
+  /** Read plain HTTP/1.1 requests on baton's fast path; false: node:http takes every connection. */
+  fastPath: boolean;
 }
 
 /** node:http's keep-alive timeout, which the fast path keeps too (and announces as `Keep-Alive: timeout=5`). */
@@ -34,6 +37,8 @@ export class FrontServer {
   /** node:http's own connection listener, for connections the fast path hands over. */
   readonly #httpConnection: (socket: net.Socket) => void;
   readonly #fast = new Set<FastConnection>();
+  /** Every client connection open, whichever path or protocol it is on, for `destroy()`. */
+  readonly #sockets = new Set<net.Socket>();
   #sweeper: NodeJS.Timeout | undefined;
   /**
    * http-proxy-3 serves only WebSocket upgrades, and loading it costs about 12 MiB of
@@ -57,8 +62,14 @@ export class FrontServer {
     // Every connection meets the fast path first; node:http's listener gets the ones it hands over.
     const [httpConnection] = this.#server.listeners('connection') as Array<(socket: net.Socket) => void>;
     this.#httpConnection = httpConnection!;
-    this.#server.removeAllListeners('connection');
-    this.#server.on('connection', (socket: net.Socket) => this.#fast.add(new FastConnection(socket, this.#host)));
+    this.#server.prependListener('connection', (socket: net.Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    if (options.fastPath) {
+      this.#server.removeListener('connection', httpConnection!);
+      this.#server.on('connection', (socket: net.Socket) => this.#fast.add(new FastConnection(socket, this.#host)));
+    }
     const front = this;
     this.#host = {
       router: this.#router,
@@ -99,11 +110,13 @@ export class FrontServer {
     return this.#closed;
   }
 
-  /** Cuts every client connection now. */
+  /**
+   * Cuts every client connection now, upgraded ones included (node:http no longer
+   * tracks those, and one left open would keep the server from closing).
+   */
   async destroy(): Promise<void> {
     const closed = this.close();
-    this.#server.closeAllConnections();
-    for (const connection of [...this.#fast]) connection.destroy();
+    for (const socket of [...this.#sockets]) socket.destroy();
     await closed;
   }
 
@@ -145,7 +158,7 @@ export class FrontServer {
       (gen) => {
         if (!res.destroyed) this.#forward(req, res, gen, retries);
       },
-      (err: UnavailableError) => respond(res, 503, `baton: ${err.message}`),
+      (err: UnavailableError) => respond(res, 503, unavailable(err.message)),
     );
   }
 
@@ -174,7 +187,9 @@ export class FrontServer {
       }
       leave();
       const code = err.code ?? '';
-      const fail = (): void => respond(res, 502, `baton: gateway generation ${gen.id} failed before answering (${err.code ?? err.message})`);
+      const invalid = invalidResponse(err);
+      if (invalid !== undefined) return respond(res, 502, badResponse(gen.id, invalid));
+      const fail = (): void => respond(res, 502, failedBeforeAnswering(gen.id, err.code ?? err.message));
       const next = afterFailure(code, retries, isReplayable(req.method ?? '', hasBody(req)));
       if (next.action === 'answer') return fail();
       void (next.waitMs === 0 ? Promise.resolve() : gen.whenGone(next.waitMs)).then(() => {
@@ -238,7 +253,7 @@ export class FrontServer {
     };
     const routed = this.#router.route();
     if (routed instanceof Generation) return proxyTo(routed);
-    routed.then(proxyTo, (err: UnavailableError) => rejectUpgrade(socket, 503, `baton: ${err.message}`));
+    routed.then(proxyTo, (err: UnavailableError) => rejectUpgrade(socket, 503, unavailable(err.message)));
   }
 }
 
@@ -267,7 +282,7 @@ class HttpExchange implements Exchange {
   cut(gen: Generation): CutKind {
     const res = this.#res;
     if (!res.headersSent) {
-      respond(res, 504, `baton: gateway generation ${gen.id} did not answer within --drain-timeout`);
+      respond(res, 504, drainTimedOut(gen.id));
       return 'request';
     }
     // The head went out in one writeHead, so its headers are those of the upstream response.
@@ -292,9 +307,21 @@ class WebSocketExchange implements Exchange {
 
   cut(): CutKind {
     this.#socket.end(WS_CLOSE_GOING_AWAY);
-    setTimeout(() => this.#socket.destroy(), 1000).unref();
+    // Not unref'd: a paused socket with nothing to write does not keep the process alive,
+    // and shutdown waits for this one to be gone.
+    setTimeout(() => this.#socket.destroy(), 1000);
     return 'websocket';
   }
+}
+
+/**
+ * Why node:http's client refused the gateway's answer, if it did: a head Node will not
+ * write (forward-http.ts gives the status), or one its parser rejects (`HPE_*`).
+ */
+function invalidResponse(err: NodeJS.ErrnoException & { status?: number }): string | undefined {
+  if (err.code === 'ERR_HTTP_INVALID_STATUS_CODE' && err.status !== undefined) return statusBelow100(err.status);
+  if (err.code?.startsWith('HPE_')) return err.code;
+  return undefined;
 }
 
 function hasBody(req: http.IncomingMessage): boolean {

@@ -35,6 +35,11 @@ export interface BatonOptions {
   debounce?: number;
   /** Poll files (every 100 ms) instead of waiting for file-system events, which bind mounts and network folders may not deliver. @default false */
   poll?: boolean;
+  /**
+   * Plain HTTP/1.1 requests are read and forwarded by baton itself (src/fast-path);
+   * `false` sends every request through node:http, slower, as a fallback. @default true
+   */
+  fastPath?: boolean;
   /** Folder the gateway and the check run in; relative paths resolve against it. @default process.cwd() */
   cwd?: string;
   /** Environment for the gateway and the check. @default process.env */
@@ -60,6 +65,7 @@ export interface ResolvedOptions {
   stopTimeout: number;
   debounce: number;
   poll: boolean;
+  fastPath: boolean;
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** The preset applied, if any. */
@@ -112,6 +118,7 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     stopTimeout: checkDuration('--stop-timeout', options.stopTimeout ?? DEFAULTS.stopTimeout),
     debounce: checkDuration('--debounce', options.debounce ?? DEFAULTS.debounce),
     poll: options.poll ?? false,
+    fastPath: options.fastPath ?? true,
     cwd,
     env,
     preset: preset?.name,

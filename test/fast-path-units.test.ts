@@ -112,7 +112,7 @@ describe('parseResponseHead', () => {
   });
 
   it.each([
-    ['a status below 100', 'HTTP/1.1 099 Weird\r\n\r\n', 'error: status code 099 below 100'],
+    ['a status below 100', 'HTTP/1.1 099 Weird\r\n\r\n', 'error: status code 99 below 100'],
     ['an unasked-for 101', 'HTTP/1.1 101 Switching Protocols\r\n\r\n', 'error: unexpected 101 Switching Protocols'],
     ['conflicting lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 'error: conflicting Content-Length'],
     ['a bad length', 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', 'error: Content-Length not a number'],

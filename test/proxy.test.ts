@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
 import { sleep, writeConfig, writeText } from './helpers/files.js';
 import { getJson, request } from './helpers/http.js';
-import { startFixture, useHarness } from './helpers/harness.js';
+import { DATA_PATHS, startFixture, useHarness } from './helpers/harness.js';
 
 const h = useHarness();
 
@@ -16,23 +16,25 @@ async function started(configValue: Record<string, unknown>, extra: string[] = [
   return { url, config };
 }
 
-describe('proxying', () => {
+describe.each(DATA_PATHS)('proxying, on the %s', (_path, pathFlags) => {
+  const start = (configValue: Record<string, unknown>, extra: string[] = []): ReturnType<typeof started> => started(configValue, [...pathFlags, ...extra]);
+
   it('adds X-Forwarded headers', async () => {
-    const { url } = await started({ version: 'v1' });
+    const { url } = await start({ version: 'v1' });
     await h.baton!.serving(1);
     const body = await getJson(url);
     expect(body.forwardedFor).toBe('127.0.0.1');
   });
 
   it('holds requests that arrive before the first instance is healthy, then answers them', async () => {
-    const { url } = await started({ version: 'slow-start', listenDelayMs: 600 });
+    const { url } = await start({ version: 'slow-start', listenDelayMs: 600 });
     const early = await Promise.all([getJson(url), getJson(`${url}/a`), getJson(`${url}/b`)]);
     expect(early.map((b) => b.version)).toEqual(['slow-start', 'slow-start', 'slow-start']);
     expect(h.baton!.events.find((e) => e.type === 'serving')).toBeDefined();
   });
 
   it('answers 503 with the reason when nothing becomes healthy within --ready-timeout', async () => {
-    const { url } = await started({ version: 'never', neverHealthy: true }, ['--ready-timeout', '400']);
+    const { url } = await start({ version: 'never', neverHealthy: true }, ['--ready-timeout', '400']);
     await h.baton!.waitFor((e) => e.type === 'starting');
     const reply = await request(url);
     expect(reply.status).toBe(503);
@@ -44,7 +46,7 @@ describe('proxying', () => {
   it('a broken first config: baton stays up, answers 503 with the gateway error, serves after the next good save', async () => {
     const config = h.tmp.file('gateway.json');
     writeText(config, '{ broken');
-    h.baton = startFixture(config);
+    h.baton = startFixture(config, pathFlags);
     const url = await h.baton.url();
     await h.baton.waitFor((e) => e.type === 'rejected' && e.gen === 1);
     const reply = await request(url);
@@ -57,7 +59,7 @@ describe('proxying', () => {
   });
 
   it('an upstream that drops the connection before answering gives a 502 with a clear body', async () => {
-    const { url } = await started({ version: 'v1' });
+    const { url } = await start({ version: 'v1' });
     await h.baton!.serving(1);
     const get = await request(`${url}/reset`);
     expect(get.status).toBe(502);
@@ -70,7 +72,7 @@ describe('proxying', () => {
   });
 
   it('an upstream that dies after the headers closes the client connection instead of hanging it', async () => {
-    const { url } = await started({ version: 'v1' });
+    const { url } = await start({ version: 'v1' });
     await h.baton!.serving(1);
     const outcome = await new Promise<string>((resolve) => {
       http
@@ -87,16 +89,16 @@ describe('proxying', () => {
   });
 
   it('a status code Node cannot write (099) gives a 502, and baton keeps serving', async () => {
-    const { url } = await started({ version: 'v1' });
+    const { url } = await start({ version: 'v1' });
     await h.baton!.serving(1);
     const reply = await request(`${url}/bad-status`);
     expect(reply.status).toBe(502);
-    expect(reply.body).toBe('baton: gateway generation 1 sent a response baton cannot pass on (status code 099 below 100)\n');
+    expect(reply.body).toBe('baton: gateway generation 1 sent a response baton cannot pass on (status code 99 below 100)\n');
     expect((await getJson(url)).version).toBe('v1');
   });
 
   it('retries a reset body-less GET once on a fresh connection, never a POST with a body', async () => {
-    const { url } = await started({ version: 'v1' });
+    const { url } = await start({ version: 'v1' });
     await h.baton!.serving(1);
     expect((await request(`${url}/reset`)).status).toBe(502);
     expect((await request(`${url}/reset`, { method: 'POST', body: 'payload' })).status).toBe(502);
@@ -106,7 +108,7 @@ describe('proxying', () => {
   });
 
   it('proxies WebSocket upgrades; an open socket keeps its generation through a reload and holds the drain', async () => {
-    const { url, config } = await started({ version: 'v1' });
+    const { url, config } = await start({ version: 'v1' });
     await h.baton!.serving(1);
     const wsUrl = url.replace('http', 'ws');
     const old = await openSocket(wsUrl);
@@ -130,7 +132,7 @@ describe('proxying', () => {
   });
 
   it('SIGHUP reloads without a file change', async () => {
-    await started({ version: 'v1' });
+    await start({ version: 'v1' });
     await h.baton!.serving(1);
     h.baton!.child.kill('SIGHUP');
     const starting = await h.baton!.waitFor((e) => e.type === 'starting' && e.gen === 2);
@@ -142,7 +144,7 @@ describe('proxying', () => {
     const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v1' });
     // The fixture reads --port when given: {port} must be replaced with the same port as $PORT.
-    h.baton = BatonProcess.start(['-p', '0', '-w', config, '--', 'node', FIXTURE, config, '--port', '{port}']);
+    h.baton = BatonProcess.start(['-p', '0', ...pathFlags, '-w', config, '--', 'node', FIXTURE, config, '--port', '{port}']);
     const url = await h.baton.url();
     await h.baton.serving(1);
     const body = await getJson(url);

@@ -3,15 +3,15 @@ import { isAlive, type Event } from './helpers/baton-process.js';
 import { sleep, writeConfig, writeText } from './helpers/files.js';
 import { getJson, waitForVersion } from './helpers/http.js';
 import { Load } from './helpers/load.js';
-import { startFixture, useHarness } from './helpers/harness.js';
+import { DATA_PATHS, startFixture, useHarness } from './helpers/harness.js';
 
 const h = useHarness();
 
 describe('reload under keep-alive load', () => {
-  it('drops no request across 12 reloads (GETs, verified POSTs, requests spanning the switch)', async () => {
+  it.each(DATA_PATHS)('drops no request across 12 reloads on the %s (GETs, verified POSTs, requests spanning the switch)', async (_path, pathFlags) => {
     const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v0' });
-    h.baton = startFixture(config);
+    h.baton = startFixture(config, pathFlags);
     const url = await h.baton.url();
     await h.baton.serving(1);
 

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
 import { sleep, writeConfig } from './helpers/files.js';
 import { request } from './helpers/http.js';
-import { useHarness } from './helpers/harness.js';
+import { DATA_PATHS, useHarness } from './helpers/harness.js';
 
 const h = useHarness();
 
@@ -49,9 +49,11 @@ function readSse(url: string, onFirst?: () => void): Promise<StreamResult> {
   });
 }
 
-describe('long-lived connections across a reload', () => {
+describe.each(DATA_PATHS)('long-lived connections across a reload, on the %s', (_path, pathFlags) => {
+  const begin = (extra: string[] = []): ReturnType<typeof start> => start([...pathFlags, ...extra]);
+
   it('an SSE stream open at the switch runs to its natural end on the old generation, nothing lost or repeated', async () => {
-    const { url, config } = await start();
+    const { url, config } = await begin();
     let first!: () => void;
     const firstSeen = new Promise<void>((resolve) => (first = resolve));
     const stream = readSse(`${url}/sse?count=30&interval=40`, first);
@@ -69,7 +71,7 @@ describe('long-lived connections across a reload', () => {
   });
 
   it('a stream that outlives --drain-timeout is ended cleanly (not cut) and reported', async () => {
-    const { url, config } = await start(['--drain-timeout', '300']);
+    const { url, config } = await begin(['--drain-timeout', '300']);
     let first!: () => void;
     const firstSeen = new Promise<void>((resolve) => (first = resolve));
     const stream = readSse(`${url}/sse?count=100000&interval=20`, first);
@@ -87,7 +89,7 @@ describe('long-lived connections across a reload', () => {
   });
 
   it('a WebSocket session spans a reload without losing or repeating a message; at --drain-timeout it is closed with 1001', async () => {
-    const { url, config } = await start(['--drain-timeout', '800']);
+    const { url, config } = await begin(['--drain-timeout', '800']);
     const ws = new WebSocket(url.replace('http', 'ws'));
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     const received: string[] = [];
@@ -114,7 +116,7 @@ describe('long-lived connections across a reload', () => {
   });
 
   it('a fixed-length response still downloading at --drain-timeout is cut, never ended short as if complete', async () => {
-    const { url, config } = await start(['--drain-timeout', '300']);
+    const { url, config } = await begin(['--drain-timeout', '300']);
     let first!: (res: http.IncomingMessage) => void;
     const firstSeen = new Promise<http.IncomingMessage>((resolve) => (first = resolve));
     const outcome = new Promise<string>((resolve, reject) => {
@@ -143,7 +145,7 @@ describe('long-lived connections across a reload', () => {
   });
 
   it('a request still unanswered at --drain-timeout gets a 504 that names the generation', async () => {
-    const { url, config } = await start(['--drain-timeout', '300']);
+    const { url, config } = await begin(['--drain-timeout', '300']);
     const slow = request(`${url}/slow?ms=5000`);
     await sleep(100);
     writeConfig(config, { version: 'v2' });
@@ -156,7 +158,7 @@ describe('long-lived connections across a reload', () => {
   });
 
   it('a request body still uploading at the switch completes on the generation that accepted it', async () => {
-    const { url, config } = await start();
+    const { url, config } = await begin();
     const reply = new Promise<{ version: string; body: string }>((resolve, reject) => {
       const req = http.request(`${url}/echo`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } }, (res) => {
         let body = '';

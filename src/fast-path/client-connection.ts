@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { badResponse, drainTimedOut, failedBeforeAnswering, unavailable } from '../answer-texts.js';
 import { Generation, type CutKind, type Exchange } from '../generation.js';
 import { afterFailure, isReplayable, wantsFreshConnection, type Retries } from '../retry-policy.js';
 import type { Router, UnavailableError } from '../router.js';
@@ -107,7 +108,7 @@ export class FastConnection implements Exchange, UpstreamUser {
   /** The drain timeout passed with this request still on `gen`. */
   cut(gen: Generation): CutKind {
     if (!this.#answered) {
-      this.#answer(504, `baton: gateway generation ${gen.id} did not answer within --drain-timeout`);
+      this.#answer(504, drainTimedOut(gen.id));
       return 'request';
     }
     if (this.#res!.body === 'chunked' || this.#res!.body === 'close') {
@@ -221,7 +222,7 @@ export class FastConnection implements Exchange, UpstreamUser {
       },
       (err: UnavailableError) => {
         if (this.#socket.destroyed) return;
-        this.#answer(503, `baton: ${err.message}`);
+        this.#answer(503, unavailable(err.message));
       },
     );
   }
@@ -373,7 +374,7 @@ export class FastConnection implements Exchange, UpstreamUser {
       return;
     }
     const gen = this.#gen!;
-    this.#answer(502, `baton: gateway generation ${gen.id} sent a response baton cannot pass on (${why})`);
+    this.#answer(502, badResponse(gen.id, why));
   }
 
   /** The attempt failed before any answer: retry as the policy says, or answer 502. */
@@ -382,7 +383,7 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#leave();
     const req = this.#req!;
     const next = afterFailure(code, this.#retries, isReplayable(req.method, req.contentLength > 0));
-    const fail = (): void => this.#answer(502, `baton: gateway generation ${gen.id} failed before answering (${code})`);
+    const fail = (): void => this.#answer(502, failedBeforeAnswering(gen.id, code));
     if (next.action === 'answer') return fail();
     const retry = (): void => {
       if (this.#socket.destroyed) return;

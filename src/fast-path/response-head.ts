@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { statusBelow100 } from '../answer-texts.js';
 import { FIELD_LINE, MAX_HEAD_BYTES, dropListed, tokens, trimEnd } from './field-lines.js';
 
 /**
@@ -51,7 +52,7 @@ export function parseResponseHead(buf: Buffer, start: number, headRequest: boole
   const line = STATUS_LINE.exec(text.slice(0, lineEnd));
   if (!line) return { error: 'malformed status line' };
   const status = Number(line[2]);
-  if (status < 100) return { error: `status code ${line[2]} below 100` };
+  if (status < 100) return { error: statusBelow100(status) };
   if (status === 101) return { error: 'unexpected 101 Switching Protocols' };
 
   let kept = '';

@@ -2,6 +2,16 @@ import { afterEach, beforeEach } from 'vitest';
 import { BatonProcess, FIXTURE } from './baton-process.js';
 import { tempDir } from './files.js';
 
+/**
+ * baton's two data paths: its own fast path (the default) and node:http's
+ * (`--no-fast-path`). Suites about what clients and gateways see run on both, so both
+ * keep the same behaviour.
+ */
+export const DATA_PATHS: ReadonlyArray<readonly [name: string, flags: readonly string[]]> = [
+  ['fast path', []],
+  ['node:http path', ['--no-fast-path']],
+];
+
 /** Per-test state: a fresh temp folder, and the baton under test (killed with everything it started). */
 export interface Harness {
   tmp: ReturnType<typeof tempDir>;

@@ -6,10 +6,10 @@ export interface Reply {
   body: string;
 }
 
-/** One request on a fresh connection; rejects on a network error. */
-export function request(url: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+/** One request, on a fresh connection unless an agent is given; rejects on a network error. */
+export function request(url: string, options: { method?: string; body?: string; headers?: Record<string, string>; agent?: http.Agent } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', agent: false, headers: options.headers }, (res) => {
+    const req = http.request(url, { method: options.method ?? 'GET', agent: options.agent ?? false, headers: options.headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
