@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Overhead scenario: the same autocannon load straight to the gateway (its private port),
-// through baton, and through two reference proxies: a 20-line Node proxy
-// (bench/lib/minimal-proxy.mjs, the floor for any Node HTTP hop) and a raw TCP pipe
-// (bench/lib/tcp-pipe-proxy.mjs, the floor for any userspace hop), in one run, alternating
-// rounds (direct, baton, minimal, pipe, direct, …) so machine drift hits all alike.
-// Reports the throughput ratio, the latency baton adds at a fixed 1,000 req/s, baton's CPU
-// time per proxied request and its peak RSS, and the same for the references.
+// through baton, through baton --no-fast-path (node:http's path), and through two
+// reference proxies: a 20-line Node proxy (bench/lib/minimal-proxy.mjs, the floor for any
+// Node HTTP hop) and a raw TCP pipe (bench/lib/tcp-pipe-proxy.mjs, the floor for any
+// userspace hop), in one run, alternating rounds (direct, baton, http, minimal, pipe,
+// direct, …) so machine drift hits all alike. Reports the throughput ratio, the latency
+// baton adds at a fixed 1,000 req/s, baton's CPU time per proxied request and its peak
+// RSS, and the same for the others.
 //
-//   node bench/overhead.mjs            3 rounds of 2 s per path and measurement (about 45 s per gateway)
+//   node bench/overhead.mjs            3 rounds of 2 s per path and measurement (about 55 s per gateway)
 //   node bench/overhead.mjs --long     5 rounds of 5 s per path and measurement
 //   node bench/overhead.mjs --gateway caddy-static --connections 64 --rate 2000
 import { writeFileSync } from 'node:fs';
@@ -23,19 +24,25 @@ import { chart } from './lib/svg.mjs';
 import { Timeline } from './lib/timeline.mjs';
 import { flag, fmt, isLong, mean, percentile, printMachine, table, tempDir, writeResults } from './lib/util.mjs';
 
-/** The reference proxies, each a script in bench/lib run with PORT and TARGET. */
+/**
+ * The proxies compared with baton: baton itself with --no-fast-path (node:http's path, its
+ * own instance of the same gateway), and reference scripts in bench/lib run with PORT
+ * and TARGET in front of baton's gateway instance.
+ */
 const REFERENCES = {
-  minimal: { script: 'minimal-proxy.mjs', label: 'minimal Node proxy (lib/minimal-proxy.mjs)' },
-  pipe: { script: 'tcp-pipe-proxy.mjs', label: 'raw TCP pipe (lib/tcp-pipe-proxy.mjs)' },
+  http: { label: 'baton --no-fast-path (node:http path)', mark: 'H' },
+  minimal: { script: 'minimal-proxy.mjs', label: 'minimal Node proxy (lib/minimal-proxy.mjs)', mark: 'M' },
+  pipe: { script: 'tcp-pipe-proxy.mjs', label: 'raw TCP pipe (lib/tcp-pipe-proxy.mjs)', mark: 'P' },
 };
 const MODES = ['direct', 'baton', ...Object.keys(REFERENCES)];
+const MARKS = { direct: 'D', baton: 'B', ...Object.fromEntries(Object.entries(REFERENCES).map(([name, r]) => [name, r.mark])) };
 
 /** Alternating rounds; one record per round with the proxy's (baton or a reference) and the gateway's CPU use. */
 async function rounds({ urls, pids, pairs, seconds, connections, rate, timeline, label }) {
   const out = [];
   for (let i = 0; i < pairs; i++) {
     for (const mode of MODES) {
-      timeline.mark(`${mode[0].toUpperCase()}${label}`);
+      timeline.mark(`${MARKS[mode]}${label}`);
       const proxyPid = pids[mode === 'direct' ? 'baton' : mode];
       const before = { proxy: cpuMs(proxyPid), gateway: cpuMs(pids.gateway) };
       const r = await cannon({ url: urls[mode], connections, seconds, rate, timeline });
@@ -66,7 +73,11 @@ async function measure(gateway, o) {
   const urls = { direct: `http://127.0.0.1:${baton.privatePort}/`, baton: `${baton.url}/` };
   const pids = { baton: baton.pid, gateway: baton.gatewayPid };
   const refs = {};
+  const slowBaton = await startBaton(['-p', '0', '--no-fast-path', '-w', file], gateway.command(file), { env: gatewayEnv(dir), cwd: dir });
+  urls.http = `${slowBaton.url}/`;
+  pids.http = slowBaton.pid;
   for (const [name, { script }] of Object.entries(REFERENCES)) {
+    if (!script) continue;
     refs[name] = await startReference(script, baton.privatePort);
     urls[name] = refs[name].url;
     pids[name] = refs[name].child.pid;
@@ -78,8 +89,9 @@ async function measure(gateway, o) {
   const max = await rounds({ urls, pids, pairs: o.pairs, seconds: o.seconds, connections: o.connections, timeline, label: '' });
   const fixed = await rounds({ urls, pids, pairs: o.ratePairs, seconds: o.rateSeconds, connections: 10, rate: o.rate, timeline, label: '@rate' });
   const peakRss = peakRssMiB(baton.pid);
-  const refPeakRss = Object.fromEntries(Object.keys(refs).map((name) => [name, peakRssMiB(pids[name])]));
+  const refPeakRss = Object.fromEntries(Object.keys(REFERENCES).map((name) => [name, peakRssMiB(pids[name])]));
   for (const ref of Object.values(refs)) await stop(ref.child);
+  await slowBaton.stop();
   await baton.stop();
   await gateway.cleanup();
 
@@ -178,12 +190,12 @@ export async function overheadScenario(argv = process.argv) {
     ]),
   );
   console.log(
-    `\n${md}\n\nReferences, same rounds: bench/lib/minimal-proxy.mjs (20 lines of node:http, no baton features), the floor for one Node HTTP hop here, and bench/lib/tcp-pipe-proxy.mjs (bytes piped, no HTTP parsing), the floor for any userspace hop:\n\n${reference}\n`,
+    `\n${md}\n\nThe same rounds through baton --no-fast-path (node:http's path), bench/lib/minimal-proxy.mjs (20 lines of node:http, no baton features: the floor for one Node HTTP hop here) and bench/lib/tcp-pipe-proxy.mjs (bytes piped, no HTTP parsing: the floor for any userspace hop):\n\n${reference}\n`,
   );
   const svg = chart(
     'overhead: alternating rounds, direct vs through baton',
     results.map((r) => ({ title: `${r.gateway}: baton/direct ${fmt(r.ratio * 100, 1)} %, +${fmt(r.addedP99Ms, 3)} ms p99 @${o.rate}/s`, timeline: r.timeline })),
-    `blue: answers/s (left axis) · red: failed per 100 ms (right axis) · dashed: round starts: D direct, B baton, M minimal Node proxy, P raw TCP pipe; @rate = fixed ${o.rate} req/s`,
+    `blue: answers/s (left axis) · red: failed per 100 ms (right axis) · dashed: round starts: D direct, B baton, H baton --no-fast-path, M minimal Node proxy, P raw TCP pipe; @rate = fixed ${o.rate} req/s`,
   );
   writeResults('overhead', { scenario: 'overhead', machine, options: o, results, table: md, reference }, svg);
   return { results, md, reference };
