@@ -15,6 +15,7 @@
 //
 //   node bench/compare.mjs --a bench/configs/caddy-a.Caddyfile --b bench/configs/caddy-b.Caddyfile \
 //     -- caddy run --config {config} --adapter caddyfile
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import getPort from 'get-port';
@@ -23,14 +24,35 @@ import { cpuMs } from './lib/procstat.mjs';
 import { start, stop, waitHttp } from './lib/proc.mjs';
 import { chart } from './lib/svg.mjs';
 import { Timeline } from './lib/timeline.mjs';
-import { flag, fmt, mean, printMachine, stddev, table, tempDir, writeResults } from './lib/util.mjs';
+import { fmt, installed, mean, printMachine, stddev, table, tempDir, writeResults } from './lib/util.mjs';
 
-async function startGateway(command, config, dir, health) {
+/** Bad input: printed as one line, `compare: <problem> — <what to do>`, exit code 2. */
+export class CompareUsageError extends Error {
+  constructor(problem, hint) {
+    super(`${problem} — ${hint}`);
+    this.name = 'CompareUsageError';
+  }
+}
+
+/** A gateway that would not start: one line with the reason, then its last output lines; exit code 1. */
+class GatewayStartError extends Error {
+  name = 'GatewayStartError';
+}
+
+async function startGateway(command, config, dir, health, side) {
   const port = await getPort({ host: '127.0.0.1' });
   const [cmd, ...args] = command.map((part) => part.replaceAll('{config}', path.resolve(config)).replaceAll('{port}', String(port)));
   const env = { ...process.env, PORT: String(port), BENCH_TMP: dir, XDG_CONFIG_HOME: path.join(dir, 'xdg-config'), XDG_DATA_HOME: path.join(dir, 'xdg-data') };
   const child = start(cmd, args, { env, cwd: dir });
-  await waitHttp(port, { path: health, child, timeoutMs: 30_000 });
+  try {
+    await waitHttp(port, { path: health, child, timeoutMs: 30_000 });
+  } catch {
+    const exited = child.exitCode !== null || child.signalCode !== null;
+    await stop(child);
+    const tail = child.output().trim().split('\n').slice(-8).map((line) => `  ${line}`).join('\n');
+    const what = exited ? `the gateway exited (${child.exitCode ?? child.signalCode}) before answering GET ${health}` : `the gateway did not answer GET ${health} below 500 on 127.0.0.1:${port} within 30 s`;
+    throw new GatewayStartError(`config ${side.toUpperCase()} (${config}): ${what} — check the command and the config; it printed:\n${tail || '  (nothing)'}`);
+  }
   return { child, port };
 }
 
@@ -44,7 +66,14 @@ export async function compare(o) {
   opts.health ??= opts.path;
   console.log(`\n## compare: ${path.basename(opts.a)} (A) vs ${path.basename(opts.b)} (B), ${opts.pairs} ABBA pairs of ${opts.seconds} s rounds, ${opts.connections} connections${opts.rate ? ` at ${opts.rate} req/s` : ''}, GET ${opts.path}\n`);
   const gateways = {};
-  for (const side of ['a', 'b']) gateways[side] = await startGateway(opts.command, opts[side], tempDir(), opts.health);
+  for (const side of ['a', 'b']) {
+    try {
+      gateways[side] = await startGateway(opts.command, opts[side], tempDir(), opts.health, side);
+    } catch (err) {
+      if (gateways.a) await stop(gateways.a.child);
+      throw err;
+    }
+  }
   const url = (side) => `http://127.0.0.1:${gateways[side].port}${opts.path}`;
   for (const side of ['a', 'b']) await cannon({ url: url(side), connections: opts.connections, seconds: 1 }); // warm-up
   const timeline = new Timeline();
@@ -88,19 +117,47 @@ export async function compare(o) {
   return { summary, md, roundsMd };
 }
 
-/** argv after the script: flags, then `--`, then the gateway command. */
-export function parseCompareArgs(argv) {
+const USAGE = 'usage: node bench/compare.mjs --a cfgA --b cfgB [--pairs 3 --seconds 2 --connections 32 --rate R --path / --health P --name compare] -- <gateway command with {config}>';
+/** Flags and their kind: counts are whole numbers of at least 1, `rate` may be 0 (full speed). */
+const FLAGS = { a: 'file', b: 'file', pairs: 'count', seconds: 'count', connections: 'count', rate: 'rate', path: 'path', health: 'path', name: 'name' };
+
+/** argv after the script: flags, then `--`, then the gateway command. Throws CompareUsageError. */
+export function parseCompareArgs(argv, cwd = process.cwd()) {
   const split = argv.indexOf('--');
   const own = split === -1 ? argv : argv.slice(0, split);
   const command = split === -1 ? [] : argv.slice(split + 1);
-  const o = { a: flag('a', undefined, own), b: flag('b', undefined, own), command };
-  for (const [key, fallback] of [['pairs', 3], ['seconds', 2], ['connections', 32], ['rate', 0], ['path', '/'], ['health', undefined], ['name', 'compare']]) {
-    const value = flag(key, fallback, own);
-    if (value !== undefined && value !== 0) o[key] = value;
+  const o = { command };
+  for (let i = 0; i < own.length; i += 2) {
+    const name = own[i].replace(/^--/, '');
+    const value = own[i + 1];
+    const kind = FLAGS[name];
+    if (!own[i].startsWith('--') || !kind) throw new CompareUsageError(`unknown option ${own[i]}`, `the options are ${Object.keys(FLAGS).map((f) => `--${f}`).join(', ')}; the gateway command goes after --`);
+    if (value === undefined || value.startsWith('--')) throw new CompareUsageError(`--${name} needs a value`, USAGE);
+    if (kind === 'count' || kind === 'rate') {
+      const n = Number(value);
+      if (!/^\d+$/.test(value) || (kind === 'count' && n < 1)) throw new CompareUsageError(`--${name} must be a whole number${kind === 'count' ? ' of at least 1' : ''}, not ${value}`, `for example --${name} ${kind === 'rate' ? '1000' : '3'}`);
+      o[name] = n;
+    } else if (kind === 'path') {
+      if (!value.startsWith('/')) throw new CompareUsageError(`--${name} must start with /, not ${value}`, `for example --${name} /health`);
+      o[name] = value;
+    } else if (kind === 'file') {
+      if (!existsSync(path.resolve(cwd, value))) throw new CompareUsageError(`--${name}: no such file: ${value}`, `give the path of config ${name.toUpperCase()}`);
+      o[name] = value;
+    } else {
+      if (!/^[\w.-]+$/.test(value)) throw new CompareUsageError(`--name may hold letters, digits, ., _ and - only, not ${value}`, 'it names bench/results/<name>.json');
+      o[name] = value;
+    }
   }
-  if (!o.a || !o.b || command.length === 0) {
-    throw new Error('usage: node bench/compare.mjs --a cfgA --b cfgB [--pairs 3 --seconds 2 --connections 32 --rate R --path / --health P --name compare] -- <gateway command with {config}>');
+  if (!o.a || !o.b) throw new CompareUsageError(`--${o.a ? 'b' : 'a'} is missing`, USAGE);
+  if (command.length === 0) throw new CompareUsageError(split === -1 ? 'no gateway command (it goes after --)' : 'no gateway command after --', USAGE);
+  if (!command.some((part) => part.includes('{config}'))) {
+    throw new CompareUsageError('the gateway command has no {config}, so A and B would run the same config', 'put {config} where the config path goes, e.g. -- caddy run --config {config}');
   }
+  const program = command[0];
+  if (!(program.includes('/') ? existsSync(path.resolve(cwd, program)) : installed(program))) {
+    throw new CompareUsageError(`gateway program not found: ${program}`, 'install it, put it on PATH, or give its path after --');
+  }
+  if (o.rate === 0) delete o.rate;
   return o;
 }
 
@@ -110,8 +167,9 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     .then(
       () => process.exit(0),
       (err) => {
-        console.error(err.message ?? err);
-        process.exit(1);
+        const usage = err instanceof CompareUsageError;
+        console.error(`compare: ${usage || err instanceof GatewayStartError ? err.message : (err.stack ?? err)}`);
+        process.exit(usage ? 2 : 1);
       },
     );
 }
