@@ -15,7 +15,7 @@ import { caddyGateway, fixtureGateway, timeToHealthy } from './lib/gateways.mjs'
 import { batonStrategy, nginxStrategy, reflexStrategy, restartStrategy } from './lib/strategies.mjs';
 import { chart } from './lib/svg.mjs';
 import { Timeline } from './lib/timeline.mjs';
-import { flag, fmt, isLong, median, percentile, printMachine, sleep, table, tempDir, writeResults } from './lib/util.mjs';
+import { flag, fmt, isLong, maxOf, median, minOf, percentile, printMachine, sleep, table, tempDir, writeResults } from './lib/util.mjs';
 
 /** One strategy on one gateway: start, load, save N times, stop; returns the measurements. */
 async function runOne(gateway, strategy, o) {
@@ -50,7 +50,7 @@ async function runOne(gateway, strategy, o) {
   const windows = saves.map((s, i) => [s.at, saves[i + 1]?.at ?? end]);
   const errorWindows = windows.map(([from, to]) => {
     const inside = load.failures.filter(([at]) => at >= from && at < to).map(([at]) => at);
-    return inside.length === 0 ? 0 : Math.max(...inside) - Math.min(...inside);
+    return inside.length === 0 ? 0 : maxOf(inside) - minOf(inside);
   });
   // "During reloads": answers completed between a write and 500 ms after the new version
   // served; "steady": all the others (the same load, no reload under way).
@@ -78,7 +78,7 @@ async function runOne(gateway, strategy, o) {
     p99Ms: percentile(load.latency, 99),
     p99DuringReloadsMs: percentile(during, 99),
     p99SteadyMs: percentile(steady, 99),
-    maxMs: Math.max(...load.latency),
+    maxMs: maxOf(load.latency),
     baton: handle.events ? batonBreakdown(handle.events, saves, gateway.readyLine) : undefined,
     timeline: timeline.toJSON(),
   };

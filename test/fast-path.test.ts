@@ -1,10 +1,9 @@
 import http from 'node:http';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
-import { tempDir, writeConfig } from './helpers/files.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DATA_PATHS } from './helpers/harness.js';
 import { getJson, request } from './helpers/http.js';
+import { useSharedBaton } from './helpers/shared-baton.js';
 import { converse, parseResponses } from './helpers/raw-http.js';
 
 // baton reads plain HTTP/1.1 itself (src/fast-path) and hands everything else to
@@ -12,40 +11,17 @@ import { converse, parseResponses } from './helpers/raw-http.js';
 // between them, on raw sockets; each ends with a reload whose drain must reach zero.
 
 describe.each(DATA_PATHS)('plain HTTP/1.1 and the hand-over, on the %s', (_path, pathFlags) => {
-  let tmp: ReturnType<typeof tempDir>;
-  let baton: BatonProcess;
+  const shared = useSharedBaton(pathFlags);
   let url: string;
   let port: number;
-  let config: string;
-  let generation = 1;
-
-  beforeAll(async () => {
-    tmp = tempDir();
-    config = tmp.file('gateway.json');
-    writeConfig(config, { version: 'v1' });
-    baton = BatonProcess.start(['-p', '0', ...pathFlags, '--debounce', '20', '--drain-timeout', '20000', '-w', config, '--', 'node', FIXTURE, config]);
-    url = await baton.url();
-    port = Number(new URL(url).port);
-    await baton.serving(1);
-  });
-  afterAll(async () => {
-    await baton.kill();
-    tmp.remove();
-  });
+  beforeAll(() => ({ url, port } = shared));
+  const reloadDrainsCleanly = (): Promise<void> => shared.reloadDrainsCleanly();
 
   const get = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
   const last = (path: string): string => get(path, 'Connection: close\r\n');
   const chunkedPost = (path: string, body: string): string =>
     `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
 
-  /** Nothing may stay counted in flight: the old generation drains without the timeout. */
-  async function reloadDrainsCleanly(): Promise<void> {
-    generation++;
-    writeConfig(config, { version: `v${generation}` });
-    await baton.serving(generation);
-    const stopped = await baton.waitFor((e) => e.type === 'stopped' && e.gen === generation - 1, { timeoutMs: 15_000 });
-    expect(stopped.drainTimedOut).toBe(false);
-  }
 
   const paths = (text: string): unknown[] => parseResponses(text).map((r) => (JSON.parse(r.body) as { path: string }).path);
 
@@ -101,7 +77,7 @@ describe.each(DATA_PATHS)('plain HTTP/1.1 and the hand-over, on the %s', (_path,
       const replies = parseResponses(text);
       expect(replies[0]!.headers['transfer-encoding']).toBe('chunked');
       expect(replies[0]!.headers.connection).toBe('keep-alive');
-      expect(replies[0]!.body).toBe(`until the gateway closes v${generation}\n`);
+      expect(replies[0]!.body).toBe(`until the gateway closes v${shared.generation}\n`);
       expect((JSON.parse(replies[1]!.body) as { path: string }).path).toBe('/after');
     });
 
@@ -182,7 +158,7 @@ describe.each(DATA_PATHS)('plain HTTP/1.1 and the hand-over, on the %s', (_path,
 
     it('drains to zero after all of the above', async () => {
       await reloadDrainsCleanly();
-      expect((await getJson(url)).version).toBe(`v${generation}`);
+      expect((await getJson(url)).version).toBe(`v${shared.generation}`);
     });
   });
 });

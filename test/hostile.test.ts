@@ -1,31 +1,16 @@
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
-import { sleep, tempDir, writeConfig } from './helpers/files.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from './helpers/files.js';
 import { DATA_PATHS } from './helpers/harness.js';
 import { getJson, request } from './helpers/http.js';
+import { useSharedBaton } from './helpers/shared-baton.js';
 
 describe.each(DATA_PATHS)('a hostile client, on the %s', (_path, pathFlags) => {
-  let tmp: ReturnType<typeof tempDir>;
-  let baton: BatonProcess;
+  const shared = useSharedBaton(pathFlags);
   let url: string;
   let port: number;
-  let config: string;
-  let generation = 1;
-
-  beforeAll(async () => {
-    tmp = tempDir();
-    config = tmp.file('gateway.json');
-    writeConfig(config, { version: 'v1' });
-    baton = BatonProcess.start(['-p', '0', ...pathFlags, '--debounce', '20', '--drain-timeout', '20000', '-w', config, '--', 'node', FIXTURE, config]);
-    url = await baton.url();
-    port = Number(new URL(url).port);
-    await baton.serving(1);
-  });
-  afterAll(async () => {
-    await baton.kill();
-    tmp.remove();
-  });
+  beforeAll(() => ({ url, port } = shared));
+  const reloadDrainsCleanly = (): Promise<void> => shared.reloadDrainsCleanly();
 
   /** Sends raw bytes on a new connection; resolves with everything received until the server closes it. */
   function raw(bytes: string): Promise<string> {
@@ -40,17 +25,6 @@ describe.each(DATA_PATHS)('a hostile client, on the %s', (_path, pathFlags) => {
     });
   }
 
-  /**
-   * The leak check: a reload must drain the old generation to zero without hitting
-   * --drain-timeout (20 s here). A request or socket left counted would hold it.
-   */
-  async function reloadDrainsCleanly(): Promise<void> {
-    generation++;
-    writeConfig(config, { version: `v${generation}` });
-    await baton.serving(generation);
-    const stopped = await baton.waitFor((e) => e.type === 'stopped' && e.gen === generation - 1, { timeoutMs: 15_000 });
-    expect(stopped.drainTimedOut).toBe(false);
-  }
 
   /** Responses must not carry internal addresses or stack traces. */
   function expectNothingInternal(text: string): void {
@@ -125,7 +99,7 @@ describe.each(DATA_PATHS)('a hostile client, on the %s', (_path, pathFlags) => {
       stalled.pause();
       await sleep(300);
       const others = await Promise.all(Array.from({ length: 10 }, () => getJson(url)));
-      expect(others.every((b) => b.version === `v${generation}`)).toBe(true);
+      expect(others.every((b) => b.version === `v${shared.generation}`)).toBe(true);
       stalled.destroy();
       await sleep(100);
       await reloadDrainsCleanly();
@@ -157,7 +131,7 @@ describe.each(DATA_PATHS)('a hostile client, on the %s', (_path, pathFlags) => {
       midResponse.destroy();
       await sleep(100);
       await reloadDrainsCleanly();
-      expect((await getJson(url)).version).toBe(`v${generation}`);
+      expect((await getJson(url)).version).toBe(`v${shared.generation}`);
     });
 
     it('a WebSocket client that vanishes mid-session leaves no upstream socket counted', async () => {

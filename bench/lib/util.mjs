@@ -76,6 +76,10 @@ export function mean(values) {
   return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
+/** Largest and smallest of a list of any length (spreading a long list into Math.max overflows the stack). */
+export const maxOf = (list) => list.reduce((a, b) => (b > a ? b : a), -Infinity);
+export const minOf = (list) => list.reduce((a, b) => (b < a ? b : a), Infinity);
+
 export function median(values) {
   return percentile(values, 50);
 }
