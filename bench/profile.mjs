@@ -6,6 +6,7 @@
 //
 //   node bench/profile.mjs                 10 s at full speed, 32 connections, GET /
 //   node bench/profile.mjs --seconds 5 --rate 1000 --post 16384
+//   node bench/profile.mjs --proxy http    the same for baton --no-fast-path (node:http's path)
 //   node bench/profile.mjs --proxy minimal the same for bench/lib/minimal-proxy.mjs (the Node HTTP floor)
 //   node bench/profile.mjs --proxy pipe    the same for bench/lib/tcp-pipe-proxy.mjs (the userspace floor)
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -99,9 +100,12 @@ async function main() {
   writeFileSync(file, gateway.config('v0'));
   const prof = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200'];
   const which = flag('proxy', 'baton');
-  if (which !== 'baton' && !REFERENCES[which]) throw new Error(`--proxy ${which}: choose baton, ${Object.keys(REFERENCES).join(' or ')}`);
-  const reference = which !== 'baton';
-  const baton = reference ? await startReference(REFERENCES[which], gateway, file, dir, prof) : await startBaton(['-p', '0', '-w', file], gateway.command(file), { env: gatewayEnv(dir), cwd: dir, nodeArgs: prof });
+  if (which !== 'baton' && which !== 'http' && !REFERENCES[which]) throw new Error(`--proxy ${which}: choose baton, http, ${Object.keys(REFERENCES).join(' or ')}`);
+  const reference = REFERENCES[which] !== undefined;
+  const batonFlags = which === 'http' ? ['--no-fast-path'] : [];
+  const baton = reference
+    ? await startReference(REFERENCES[which], gateway, file, dir, prof)
+    : await startBaton(['-p', '0', ...batonFlags, '-w', file], gateway.command(file), { env: gatewayEnv(dir), cwd: dir, nodeArgs: prof });
   const url = `${baton.url}${post ? '/echo' : '/'}`;
   const warm = await cannon({ url, connections: 32, seconds: 1 });
   const cpu0 = cpuMs(baton.pid);
@@ -110,10 +114,11 @@ async function main() {
   await baton.stop();
   const name = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!name) throw new Error('no .cpuprofile written (did baton exit cleanly?)');
-  const kept = path.join(RESULTS, `${reference ? REFERENCES[which].replace('.mjs', '') : 'baton'}.cpuprofile`);
+  const label = reference ? REFERENCES[which].replace('.mjs', '') : which === 'http' ? 'baton-no-fast-path' : 'baton';
+  const kept = path.join(RESULTS, `${label}.cpuprofile`);
   copyFileSync(path.join(dir, name), kept);
   const s = summarise(JSON.parse(readFileSync(kept, 'utf8')));
-  console.log(`\n${fmt(r.rps)} req/s through ${reference ? REFERENCES[which] : 'baton'}, ${fmt((cpu * 1000) / r.requests, 1)} µs ${reference ? 'proxy' : 'baton'} CPU per request; profile: ${path.relative(process.cwd(), kept)}\n`);
+  console.log(`\n${fmt(r.rps)} req/s through ${label}, ${fmt((cpu * 1000) / r.requests, 1)} µs ${reference ? 'proxy' : 'baton'} CPU per request; profile: ${path.relative(process.cwd(), kept)}\n`);
   // The profile spans the warm-up too: per-request figures divide by every request it saw.
   const requests = warm.requests + r.requests;
   const rows = (list, n) => list.slice(0, n).map(([k, ms]) => [k, fmt(ms), `${fmt((ms / s.totalMs) * 100, 1)} %`, fmt((ms * 1000) / requests, 1)]);

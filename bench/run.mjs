@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: every scenario, one after another, bounded (about 3 minutes; --long for
+// `npm run bench`: every scenario, one after another, bounded (about 4 minutes; --long for
 // longer runs). Each prints its markdown tables and writes bench/results/<scenario>.json
 // and .svg. Peers that are not installed (caddy, nginx, reflex) are skipped with a message.
 //
