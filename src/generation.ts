@@ -19,13 +19,13 @@ export class Generation {
   readonly port: number;
   readonly target: { readonly host: string; readonly port: number };
   /**
-   * One keep-alive agent per generation: upstream sockets stay warm, and retiring a
-   * generation closes exactly its sockets. Free sockets are dropped after 4 s (or
-   * earlier when the gateway's `Keep-Alive: timeout` hint says so), before typical
-   * gateway idle timeouts, so a request rarely lands on a socket the gateway is closing.
+   * Keep-alive connections of this generation's own, for node:http's path (`agent`) and
+   * the fast path (`pool`): upstream connections stay warm, and retiring a generation
+   * closes exactly its connections. Free ones are dropped after 4 s (or earlier when the
+   * gateway's `Keep-Alive: timeout` hint says so), before typical gateway idle timeouts,
+   * so a request rarely lands on a connection the gateway is closing.
    */
   readonly agent: http.Agent;
-  /** The fast path's keep-alive connections (fast-path/upstream-pool.ts), with the same 4 s idle limit. */
   readonly pool: UpstreamPool;
   /** Requests and upgraded sockets in flight, counted until they end. */
   readonly exchanges = new Set<Exchange>();
