@@ -13,7 +13,6 @@
 //   node bench/overhead.mjs --gateway caddy-static --connections 64 --rate 2000
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import getPort from 'get-port';
 import { startBaton } from './lib/baton.mjs';
 import { start, stop, waitHttp } from './lib/proc.mjs';
@@ -22,7 +21,7 @@ import { caddyGateway, fixtureGateway, gatewayEnv } from './lib/gateways.mjs';
 import { cpuMs, peakRssMiB } from './lib/procstat.mjs';
 import { chart } from './lib/svg.mjs';
 import { Timeline } from './lib/timeline.mjs';
-import { flag, fmt, isLong, mean, percentile, printMachine, table, tempDir, writeResults } from './lib/util.mjs';
+import { flag, fmt, isLong, mean, percentile, printMachine, table, tempDir, writeResults, runIfMain } from './lib/util.mjs';
 
 /**
  * The proxies compared with baton: baton itself with --no-fast-path (node:http's path, its
@@ -201,12 +200,4 @@ export async function overheadScenario(argv = process.argv) {
   return { results, md, reference };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  overheadScenario().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, () => overheadScenario());

@@ -9,13 +9,12 @@
 //   node bench/reload.mjs --saves 3 --gateway fixture   (fixture, caddy or nginx)
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ClosedLoad, causeGroup } from './lib/load.mjs';
 import { caddyGateway, fixtureGateway, timeToHealthy } from './lib/gateways.mjs';
 import { batonStrategy, nginxStrategy, reflexStrategy, restartStrategy } from './lib/strategies.mjs';
 import { chart } from './lib/svg.mjs';
 import { Timeline } from './lib/timeline.mjs';
-import { flag, fmt, isLong, maxOf, median, minOf, percentile, printMachine, sleep, table, tempDir, writeResults } from './lib/util.mjs';
+import { flag, fmt, isLong, maxOf, median, minOf, percentile, printMachine, sleep, table, tempDir, writeResults, runIfMain } from './lib/util.mjs';
 
 /** One strategy on one gateway: start, load, save N times, stop; returns the measurements. */
 async function runOne(gateway, strategy, o) {
@@ -206,12 +205,4 @@ export async function reloadScenario(argv = process.argv) {
   return { runs, idle, healthy, md, breakdown };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  reloadScenario().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, () => reloadScenario());

@@ -9,13 +9,12 @@
 //   node bench/sequential-latency.mjs --rounds 6 --requests 5000
 import http from 'node:http';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { writeFileSync } from 'node:fs';
 import getPort from 'get-port';
 import { startBaton } from './lib/baton.mjs';
 import { fixtureGateway, gatewayEnv } from './lib/gateways.mjs';
 import { start, stop, waitHttp } from './lib/proc.mjs';
-import { flag, fmt, percentile, printMachine, table, tempDir, writeResults } from './lib/util.mjs';
+import { flag, fmt, percentile, printMachine, table, tempDir, writeResults, runIfMain } from './lib/util.mjs';
 
 /** `n` GETs one after another on one keep-alive connection; the latency of each, in ms. */
 async function sequential(port, n) {
@@ -80,12 +79,4 @@ export async function sequentialLatency(argv = process.argv) {
   return { results, md };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  sequentialLatency().then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, () => sequentialLatency());

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/cli.js');
@@ -126,4 +126,16 @@ export function flag(name, fallback, argv = process.argv) {
   if (i === -1 || i + 1 >= argv.length) return fallback;
   const value = argv[i + 1];
   return typeof fallback === 'number' ? Number(value) : value;
+}
+
+/** Runs `scenario` when `moduleUrl` is the script node was started with; exits 0, or 1 with the error. */
+export function runIfMain(moduleUrl, scenario) {
+  if (moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  scenario().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }
