@@ -22,8 +22,6 @@ export class Upstream {
   readonly socket: net.Socket;
   /** The exchange using it; undefined while it waits in the pool. */
   user: UpstreamUser | undefined;
-  /** It carried an exchange before (a reset on it may just be the gateway closing an idle socket). */
-  reused = false;
   /** When it was put back, and how long it may wait (the gateway's Keep-Alive hint minus a second, at most IDLE_MS). */
   idleSince = 0;
   idleLimit = IDLE_MS;
@@ -85,11 +83,6 @@ export class UpstreamPool {
     this.#target = target;
   }
 
-  /** Connections open to the gateway, in use or free. */
-  get size(): number {
-    return this.#all.size;
-  }
-
   /** A free connection, or a new one (`fresh`: always a new one). */
   acquire(user: UpstreamUser, fresh: boolean): Upstream {
     let upstream: Upstream | undefined;
@@ -110,7 +103,6 @@ export class UpstreamPool {
   release(upstream: Upstream, keepAliveMs: number | undefined): void {
     upstream.user = undefined;
     if (this.#destroyed || upstream.closed) return void upstream.socket.destroy();
-    upstream.reused = true;
     upstream.idleSince = performance.now();
     upstream.idleLimit = keepAliveMs === undefined ? IDLE_MS : Math.min(IDLE_MS, keepAliveMs - 1000);
     if (upstream.idleLimit <= 0) return void upstream.socket.destroy();
