@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { UpstreamPool } from './fast-path/upstream-pool.js';
+import { IDLE_MS, UpstreamPool } from './fast-path/upstream-pool.js';
 
 /** How the drain timeout ended an exchange: a stream ended cleanly, a request answered 504 or cut, a WebSocket closed. */
 export type CutKind = 'stream' | 'request' | 'websocket';
@@ -37,7 +37,7 @@ export class Generation {
     this.id = id;
     this.port = port;
     this.target = { host: '127.0.0.1', port };
-    this.agent = new http.Agent({ keepAlive: true, timeout: 4000, scheduling: 'lifo' });
+    this.agent = new http.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' });
     this.pool = new UpstreamPool(this.target);
   }
 

@@ -5,8 +5,8 @@ import type { IncomingHttpHeaders } from 'node:http';
  * not cross a proxy. `transfer-encoding` stays on requests: Node frames the body
  * upstream from it. Client connection semantics are baton's own (see front-server).
  */
-const REQUEST_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
-const RESPONSE_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer', 'upgrade'];
+export const REQUEST_HOP: readonly string[] = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
+export const RESPONSE_HOP: readonly string[] = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer', 'upgrade'];
 
 /** Removes hop-by-hop headers, including any the Connection header names, in place. */
 function strip(headers: IncomingHttpHeaders, fixed: readonly string[]): void {

@@ -1,4 +1,5 @@
-import { FIELD_LINE, MAX_HEAD_BYTES, dropListed, joinValue, tokens, trimEnd } from './field-lines.js';
+import { REQUEST_HOP } from '../hop-headers.js';
+import { CONTENT_LENGTH, FIELD_LINE, dropListed, joinValue, readHead, tokens, trimEnd } from './field-lines.js';
 
 /** A client request head the fast path forwards as it is, rewritten for the gateway. */
 export interface RequestHead {
@@ -24,12 +25,10 @@ export type NotFast = 'incomplete' | 'unsupported';
 /** Methods the fast path forwards; node:http takes the rest (CONNECT, TRACE, extension methods). */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 const REQUEST_LINE = /^([A-Z]+) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
-const CONTENT_LENGTH = /^\d{1,15}$/;
-/** Connection-level fields a proxy must not pass on (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer']);
+/** Connection-level fields a proxy must not pass on (`Upgrade` never gets here: it goes to node:http). */
+const HOP_BY_HOP = new Set(REQUEST_HOP);
 /** Fields whose presence sends the request to node:http. */
 const NOT_FAST = new Set(['transfer-encoding', 'upgrade', 'expect']);
-const CRLF_CRLF = Buffer.from('\r\n\r\n');
 
 /**
  * Reads one request head from `buf` at `start`. `remoteAddress` goes into
@@ -38,11 +37,10 @@ const CRLF_CRLF = Buffer.from('\r\n\r\n');
  * taken from Host, then `Connection: keep-alive` for the upstream connection.
  */
 export function parseRequestHead(buf: Buffer, start: number, remoteAddress: string): RequestHead | NotFast {
-  const end = buf.indexOf(CRLF_CRLF, start);
-  if (end === -1) return buf.length - start > MAX_HEAD_BYTES ? 'unsupported' : 'incomplete';
-  const size = end + 4 - start;
-  if (size > MAX_HEAD_BYTES) return 'unsupported';
-  const text = buf.toString('latin1', start, end + 2);
+  const head = readHead(buf, start);
+  if (head === 'incomplete') return 'incomplete';
+  if (head === 'too large') return 'unsupported';
+  const { text, size } = head;
   const lineEnd = text.indexOf('\r\n');
   const requestLine = text.slice(0, lineEnd);
   const line = REQUEST_LINE.exec(requestLine);
@@ -96,6 +94,7 @@ export function parseRequestHead(buf: Buffer, start: number, remoteAddress: stri
       default:
         if (NOT_FAST.has(name)) return 'unsupported';
         if (HOP_BY_HOP.has(name)) continue;
+        break;
     }
     kept += text.slice(from, FIELD_LINE.lastIndex);
   }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { statusBelow100 } from '../answer-texts.js';
-import { FIELD_LINE, MAX_HEAD_BYTES, dropListed, tokens, trimEnd } from './field-lines.js';
+import { RESPONSE_HOP } from '../hop-headers.js';
+import { CONTENT_LENGTH, FIELD_LINE, dropListed, readHead, tokens, trimEnd } from './field-lines.js';
 
 /**
  * How a response body is framed on the gateway's connection (RFC 9112 §6.3): none (HEAD,
@@ -31,10 +32,8 @@ export interface ResponseHead {
 }
 
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
-const CONTENT_LENGTH = /^\d{1,15}$/;
 /** Connection-level fields not passed to the client; Transfer-Encoding is baton's to set. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer', 'upgrade', 'transfer-encoding']);
-const CRLF_CRLF = Buffer.from('\r\n\r\n');
+const HOP_BY_HOP = new Set([...RESPONSE_HOP, 'transfer-encoding']);
 
 /**
  * Reads one response head from `buf` at `start`; `headRequest` says the request was a
@@ -43,11 +42,10 @@ const CRLF_CRLF = Buffer.from('\r\n\r\n');
  * conflicting lengths, a status outside 100–999 as node:http enforces, an unasked-for 101).
  */
 export function parseResponseHead(buf: Buffer, start: number, headRequest: boolean): ResponseHead | 'incomplete' | { error: string } {
-  const end = buf.indexOf(CRLF_CRLF, start);
-  if (end === -1) return buf.length - start > MAX_HEAD_BYTES ? { error: 'response head too large' } : 'incomplete';
-  const size = end + 4 - start;
-  if (size > MAX_HEAD_BYTES) return { error: 'response head too large' };
-  const text = buf.toString('latin1', start, end + 2);
+  const head = readHead(buf, start);
+  if (head === 'incomplete') return 'incomplete';
+  if (head === 'too large') return { error: 'response head too large' };
+  const { text, size } = head;
   const lineEnd = text.indexOf('\r\n');
   const line = STATUS_LINE.exec(text.slice(0, lineEnd));
   if (!line) return { error: 'malformed status line' };

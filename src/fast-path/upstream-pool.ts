@@ -10,7 +10,7 @@ export interface UpstreamUser {
 }
 
 /** Free connections are dropped after this long, before typical gateway idle timeouts. */
-const IDLE_MS = 4000;
+export const IDLE_MS = 4000;
 /** How often free connections are checked against their idle limit. */
 const SWEEP_MS = 500;
 
