@@ -248,6 +248,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const message = err instanceof Error ? err.message : String(err);
     const candidate = this.#candidate;
     this.#candidate = undefined;
+    this.#candidateAbort?.abort(); // a --check still running beside the candidate
     void candidate?.destroy();
     this.#emit({ type: 'warning', message: `reload failed: ${message}` });
     if (!this.#serving) this.#router.refuse(`no gateway instance is serving: reload failed (${message})`);
