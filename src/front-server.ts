@@ -2,12 +2,13 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyServer } from 'http-proxy-3';
-import { badResponse, drainTimedOut, failedBeforeAnswering, statusBelow100, unavailable } from './answer-texts.js';
+import { answerFields, badResponse, drainTimedOut, failedBeforeAnswering, statusBelow100, unavailable, upgradeFailed, wsProxyMissing } from './answer-texts.js';
 import { BatonError } from './errors.js';
 import { FastConnection, type FastPathHost } from './fast-path/client-connection.js';
+import { plainAnswer } from './fast-path/plain-answer.js';
 import { forwardHttp } from './forward-http.js';
 import { Generation, type CutKind, type Exchange } from './generation.js';
-import { afterFailure, isReplayable, wantsFreshConnection, type Retries } from './retry-policy.js';
+import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from './retry-policy.js';
 import { UnavailableError, type Router } from './router.js';
 
 export interface FrontServerOptions {
@@ -17,11 +18,6 @@ export interface FrontServerOptions {
   /** Read plain HTTP/1.1 requests on baton's fast path; false: node:http takes every connection. */
   fastPath: boolean;
 }
-
-/** node:http's keep-alive timeout, which the fast path keeps too (and announces as `Keep-Alive: timeout=5`). */
-const KEEP_ALIVE_MS = 5000;
-/** How long a new fast-path connection may wait before its first request. */
-const FIRST_REQUEST_MS = 60_000;
 
 /**
  * The public listener. Each new connection starts on the fast path
@@ -145,10 +141,7 @@ export class FrontServer {
   /** node:http's keep-alive timeout, for connections on the fast path. */
   #closeIdleFast(): void {
     const now = performance.now();
-    for (const connection of this.#fast) {
-      if (!connection.idle || connection.idleSince === 0) continue;
-      if (now - connection.idleSince > (connection.served ? KEEP_ALIVE_MS : FIRST_REQUEST_MS)) connection.destroy();
-    }
+    for (const connection of this.#fast) connection.closeIfIdleTooLong(now);
   }
 
   #dispatch(req: http.IncomingMessage, res: http.ServerResponse, retries: Retries | undefined): void {
@@ -186,16 +179,12 @@ export class FrontServer {
         return;
       }
       leave();
-      const code = err.code ?? '';
       const invalid = invalidResponse(err);
       if (invalid !== undefined) return respond(res, 502, badResponse(gen.id, invalid));
-      const fail = (): void => respond(res, 502, failedBeforeAnswering(gen.id, err.code ?? err.message));
-      const next = afterFailure(code, retries, isReplayable(req.method ?? '', hasBody(req)));
-      if (next.action === 'answer') return fail();
-      void (next.waitMs === 0 ? Promise.resolve() : gen.whenGone(next.waitMs)).then(() => {
-        if (res.destroyed) return;
-        if (next.onlyToSuccessor && this.#router.current === gen) return fail();
-        this.#dispatch(req, res, next.retries);
+      retryAfterFailure(err.code ?? '', retries, isReplayable(req.method ?? '', hasBody(req)), gen, () => this.#router.current, {
+        gone: () => res.destroyed,
+        answer: () => respond(res, 502, failedBeforeAnswering(gen.id, err.code ?? err.message)),
+        retry: (next) => this.#dispatch(req, res, next),
       });
     };
     const onResponse = (_res: http.ServerResponse, upstream: http.IncomingMessage): void => {
@@ -236,7 +225,7 @@ export class FrontServer {
       if (socket.destroyed) return;
       proxy.ws(req, socket, head, { target: gen.target }, (err: NodeJS.ErrnoException) => {
         if (this.#upgraded.has(socket)) return socket.destroy();
-        rejectUpgrade(socket, 502, `baton: gateway generation ${gen.id} failed the upgrade (${err.code ?? err.message})`);
+        rejectUpgrade(socket, 502, upgradeFailed(gen.id, err.code ?? err.message));
       });
     };
     const proxyTo = (gen: Generation): void => {
@@ -248,7 +237,7 @@ export class FrontServer {
       if (this.#proxy) return ws(this.#proxy, gen);
       this.#wsProxy().then(
         (proxy) => ws(proxy, gen),
-        (err: Error) => rejectUpgrade(socket, 502, `baton: cannot load the WebSocket proxy (${err.message})`),
+        (err: Error) => rejectUpgrade(socket, 502, wsProxyMissing(err.message)),
       );
     };
     const routed = this.#router.route();
@@ -306,10 +295,12 @@ class WebSocketExchange implements Exchange {
   }
 
   cut(): CutKind {
-    this.#socket.end(WS_CLOSE_GOING_AWAY);
+    const socket = this.#socket;
+    socket.end(WS_CLOSE_GOING_AWAY);
     // Not unref'd: a paused socket with nothing to write does not keep the process alive,
-    // and shutdown waits for this one to be gone.
-    setTimeout(() => this.#socket.destroy(), 1000);
+    // and shutdown waits for this one to be gone. A socket that closes first takes it along.
+    const timer = setTimeout(() => socket.destroy(), 1000);
+    socket.once('close', () => clearTimeout(timer));
     return 'websocket';
   }
 }
@@ -335,22 +326,13 @@ function respond(res: http.ServerResponse, status: number, text: string): void {
     return;
   }
   const body = `${text}\n`;
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    ...(status === 503 ? { 'retry-after': '1' } : {}),
-  });
+  res.writeHead(status, answerFields(status, body));
   res.end(body);
 }
 
+/** An upgrade baton refuses: the same answer as on the fast path, then the connection closed. */
 function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-  if (socket.destroyed) return;
-  const body = `${text}\n`;
-  const reason = http.STATUS_CODES[status] ?? '';
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  if (!socket.destroyed) socket.end(plainAnswer(status, text, false, false));
 }
 
 function listenError(err: NodeJS.ErrnoException, host: string, port: number): BatonError {

@@ -57,3 +57,38 @@ export function afterFailure(code: string, retries: Retries | undefined, replaya
   if (used >= (BUDGET[code] ?? 0)) return { action: 'answer' };
   return { action: 'retry', retries: { ...retries, [code]: used + 1 }, waitMs: code === 'ECONNREFUSED' ? REFUSED_SETTLE_MS : 0, onlyToSuccessor: false };
 }
+
+/** What `retryAfterFailure` needs from the caller's side of the request. */
+export interface RetrySteps {
+  /** The client went away meanwhile: nothing more to do. */
+  gone(): boolean;
+  /** Answer 502. */
+  answer(): void;
+  /** Route the request again, with these retries counted. */
+  retry(retries: Retries): void;
+}
+
+/**
+ * Carries out the policy for a request that failed on `failed` before any answer: answer
+ * at once, or wait as `afterFailure` says (until `failed` is retired, at most `waitMs`)
+ * and route it again, unless the client left or, for a hand-over to a successor, the
+ * router still names the failed generation. Both data paths call this.
+ */
+export function retryAfterFailure(
+  code: string,
+  retries: Retries | undefined,
+  replayable: boolean,
+  failed: { whenGone(ms: number): Promise<void> },
+  serving: () => unknown,
+  steps: RetrySteps,
+): void {
+  const next = afterFailure(code, retries, replayable);
+  if (next.action === 'answer') return steps.answer();
+  const go = (): void => {
+    if (steps.gone()) return;
+    if (next.onlyToSuccessor && serving() === failed) return steps.answer();
+    steps.retry(next.retries);
+  };
+  if (next.waitMs === 0) go();
+  else void failed.whenGone(next.waitMs).then(go);
+}

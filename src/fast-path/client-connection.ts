@@ -1,10 +1,10 @@
 import type net from 'node:net';
 import { badResponse, drainTimedOut, failedBeforeAnswering, unavailable } from '../answer-texts.js';
 import { Generation, type CutKind, type Exchange } from '../generation.js';
-import { afterFailure, isReplayable, wantsFreshConnection, type Retries } from '../retry-policy.js';
+import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from '../retry-policy.js';
 import type { Router, UnavailableError } from '../router.js';
 import { ChunkedDecoder, ChunkedSyntaxError, LAST_CHUNK, chunkHeader } from './chunked.js';
-import { MAX_HEAD_BYTES } from './field-lines.js';
+import { KEEP_ALIVE_MS, MAX_HEAD_BYTES, connectionFields } from './field-lines.js';
 import { GatheredWrite } from './gathered-write.js';
 import { plainAnswer } from './plain-answer.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
@@ -22,8 +22,8 @@ export interface FastPathHost {
   forget(connection: FastConnection): void;
 }
 
-const KEEP_ALIVE = 'connection: keep-alive\r\nkeep-alive: timeout=5\r\n\r\n';
-const CLOSE = 'connection: close\r\n\r\n';
+/** How long a new connection may wait before its first request. */
+const FIRST_REQUEST_MS = 60_000;
 /** Pipelined bytes buffered behind a request in flight before baton stops reading the client. */
 const MAX_UNREAD = 2 * MAX_HEAD_BYTES;
 
@@ -46,9 +46,9 @@ export class FastConnection implements Exchange, UpstreamUser {
   /** Bytes read from the client and not used yet: the start of the next request. */
   #unread: Buffer | undefined;
   /** When the connection last became idle (performance.now), 0 while a request is in flight. */
-  idleSince = performance.now();
+  #idleSince = performance.now();
   /** It has carried a request: its idle limit is the keep-alive timeout, not the first-request wait. */
-  served = false;
+  #served = false;
   /** The client half-closed: answer what is in flight, then end. */
   #ended = false;
   /** No more requests: closing or closed, or handed off. */
@@ -71,8 +71,6 @@ export class FastConnection implements Exchange, UpstreamUser {
   /** Body bytes of a Content-Length response still to come. */
   #resLeft = 0;
   #decoder: ChunkedDecoder | undefined;
-  /** A response head went to the client: no status can be sent any more. */
-  #answered = false;
   /** What the client was told about keeping the connection. */
   #keepAlive = true;
   readonly #toClient = new GatheredWrite();
@@ -89,12 +87,16 @@ export class FastConnection implements Exchange, UpstreamUser {
     socket.on('close', this.#onClose);
   }
 
-  /** No request in flight. */
-  get idle(): boolean {
-    return this.#req === undefined;
+  /**
+   * node:http's timeouts for a connection with nothing in flight: destroyed after
+   * KEEP_ALIVE_MS idle once it has carried a request, FIRST_REQUEST_MS before that.
+   */
+  closeIfIdleTooLong(now: number): void {
+    if (this.#idleSince === 0) return;
+    if (now - this.#idleSince > (this.#served ? KEEP_ALIVE_MS : FIRST_REQUEST_MS)) this.#socket.destroy();
   }
 
-  /** Ends the connection if no request is in flight (shutdown, idle timeout). */
+  /** Ends the connection if no request is in flight (shutdown). */
   closeIfIdle(): void {
     if (this.#req || this.#done) return;
     this.#done = true;
@@ -107,11 +109,11 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /** The drain timeout passed with this request still on `gen`. */
   cut(gen: Generation): CutKind {
-    if (!this.#answered) {
+    if (!this.#res) {
       this.#answer(504, drainTimedOut(gen.id));
       return 'request';
     }
-    if (this.#res!.body === 'chunked' || this.#res!.body === 'close') {
+    if (this.#res.body === 'chunked' || this.#res.body === 'close') {
       // baton frames this body itself, so it can end it properly: an SSE client reconnects.
       this.#dropUpstream();
       this.#leave();
@@ -119,7 +121,7 @@ export class FastConnection implements Exchange, UpstreamUser {
       this.#finish();
       return 'stream';
     }
-    this.#socket.destroy(); // a fixed length can only be cut, never ended short as if complete
+    this.#cutClient(); // a fixed length can only be cut, never ended short as if complete
     return 'request';
   }
 
@@ -182,8 +184,8 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#req = head;
     this.#bodyLeft = head.contentLength;
     this.#retries = undefined;
-    this.idleSince = 0;
-    this.served = true;
+    this.#idleSince = 0;
+    this.#served = true;
     if (this.#bodyLeft > 0 && this.#unread) {
       const n = Math.min(this.#bodyLeft, this.#unread.length);
       this.#firstBody = this.#unread.subarray(0, n);
@@ -283,11 +285,10 @@ export class FastConnection implements Exchange, UpstreamUser {
       }
       this.#resPartial = undefined;
       this.#res = head;
-      this.#answered = true;
       this.#keepAlive = !this.#req!.close && !this.#host.closing && !this.#ended;
       this.#resLeft = head.contentLength;
       if (head.body === 'chunked') this.#decoder = new ChunkedDecoder();
-      out.text(head.client + (this.#keepAlive ? KEEP_ALIVE : CLOSE));
+      out.text(head.client + connectionFields(this.#keepAlive));
       if (head.body === 'none' || (head.body === 'length' && head.contentLength === 0)) done = offset === buf.length;
       else if (offset < buf.length) done = this.#responseBody(buf.subarray(offset), out);
     }
@@ -355,12 +356,8 @@ export class FastConnection implements Exchange, UpstreamUser {
       this.#socket.write(LAST_CHUNK, 'latin1');
       return this.#responseDone(false);
     }
-    if (this.#answered) {
-      // It died mid-body: the client must see the cut, never a short body it could take as complete.
-      this.#leave();
-      this.#socket.destroy();
-      return;
-    }
+    // It died mid-body: the client must see the cut, never a short body it could take as complete.
+    if (this.#res) return this.#cutClient();
     const code = err?.code === 'EPIPE' || err?.code === undefined ? 'ECONNRESET' : err.code;
     this.#failed(code);
   }
@@ -368,13 +365,8 @@ export class FastConnection implements Exchange, UpstreamUser {
   /** The gateway sent something baton will not pass on. */
   #upstreamBroken(why: string): void {
     this.#dropUpstream();
-    if (this.#answered) {
-      this.#leave();
-      this.#socket.destroy();
-      return;
-    }
-    const gen = this.#gen!;
-    this.#answer(502, badResponse(gen.id, why));
+    if (this.#res) return this.#cutClient();
+    this.#answer(502, badResponse(this.#gen!.id, why));
   }
 
   /** The attempt failed before any answer: retry as the policy says, or answer 502. */
@@ -382,17 +374,14 @@ export class FastConnection implements Exchange, UpstreamUser {
     const gen = this.#gen!;
     this.#leave();
     const req = this.#req!;
-    const next = afterFailure(code, this.#retries, isReplayable(req.method, req.contentLength > 0));
-    const fail = (): void => this.#answer(502, failedBeforeAnswering(gen.id, code));
-    if (next.action === 'answer') return fail();
-    const retry = (): void => {
-      if (this.#socket.destroyed) return;
-      if (next.onlyToSuccessor && this.#host.router.current === gen) return fail();
-      this.#retries = next.retries;
-      this.#route();
-    };
-    if (next.waitMs === 0) retry();
-    else void gen.whenGone(next.waitMs).then(retry);
+    retryAfterFailure(code, this.#retries, isReplayable(req.method, req.contentLength > 0), gen, () => this.#host.router.current, {
+      gone: () => this.#socket.destroyed,
+      answer: () => this.#answer(502, failedBeforeAnswering(gen.id, code)),
+      retry: (retries) => {
+        this.#retries = retries;
+        this.#route();
+      },
+    });
   }
 
   /** baton's own answer instead of the gateway's. */
@@ -425,10 +414,9 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#res = undefined;
     this.#decoder = undefined;
     this.#firstBody = undefined;
-    this.#answered = false;
     this.#bodyLeft = 0;
     // Idle from now, also when ending: a client that never closes its side is closed by the idle sweep.
-    this.idleSince = performance.now();
+    this.#idleSince = performance.now();
     if (!keep) {
       this.#done = true;
       this.#socket.end();
@@ -444,6 +432,12 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#up = undefined;
     this.#upPaused = false;
     up?.discard();
+  }
+
+  /** A response already under way cannot get a status any more: the client sees the connection cut. */
+  #cutClient(): void {
+    this.#leave();
+    this.#socket.destroy();
   }
 
   #leave(): void {
