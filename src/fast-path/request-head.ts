@@ -27,6 +27,10 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PAT
 const REQUEST_LINE = /^([A-Z]+) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
 /** Connection-level fields a proxy must not pass on (`Upgrade` never gets here: it goes to node:http). */
 const HOP_BY_HOP = new Set(REQUEST_HOP);
+/** The X-Forwarded-* fields baton appends to (For, Port, Proto) or fills in (Host). */
+const FORWARDED = ['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-host'] as const;
+type Forwarded = (typeof FORWARDED)[number];
+const isForwarded = (name: string): name is Forwarded => (FORWARDED as readonly string[]).includes(name);
 /** Fields whose presence sends the request to node:http. */
 const NOT_FAST = new Set(['transfer-encoding', 'upgrade', 'expect']);
 
@@ -52,10 +56,8 @@ export function parseRequestHead(buf: Buffer, start: number, remoteAddress: stri
   let contentLength = -1;
   let close = false;
   let listed: string[] | undefined;
-  let xfFor: string | undefined;
-  let xfPort: string | undefined;
-  let xfProto: string | undefined;
-  let xfHost: string | undefined;
+  /** What the client sent in each X-Forwarded-* field, repeated ones joined. */
+  const sent: Partial<Record<Forwarded, string>> = {};
   FIELD_LINE.lastIndex = lineEnd + 2;
   while (FIELD_LINE.lastIndex < text.length) {
     const from = FIELD_LINE.lastIndex;
@@ -79,19 +81,11 @@ export function parseRequestHead(buf: Buffer, start: number, remoteAddress: stri
           else if (token !== 'keep-alive') (listed ??= []).push(token);
         }
         continue;
-      case 'x-forwarded-for':
-        xfFor = joinValue(xfFor, value);
-        continue;
-      case 'x-forwarded-port':
-        xfPort = joinValue(xfPort, value);
-        continue;
-      case 'x-forwarded-proto':
-        xfProto = joinValue(xfProto, value);
-        continue;
-      case 'x-forwarded-host':
-        xfHost = joinValue(xfHost, value);
-        continue;
       default:
+        if (isForwarded(name)) {
+          sent[name] = joinValue(sent[name], value);
+          continue;
+        }
         if (NOT_FAST.has(name)) return 'unsupported';
         if (HOP_BY_HOP.has(name)) continue;
         break;
@@ -104,18 +98,15 @@ export function parseRequestHead(buf: Buffer, start: number, remoteAddress: stri
     if (listed.includes('host') || listed.includes('content-length')) return 'unsupported';
     kept = dropListed(kept, listed);
     // A field the client named in Connection is connection-level, X-Forwarded-* included.
-    if (listed.includes('x-forwarded-for')) xfFor = undefined;
-    if (listed.includes('x-forwarded-port')) xfPort = undefined;
-    if (listed.includes('x-forwarded-proto')) xfProto = undefined;
-    if (listed.includes('x-forwarded-host')) xfHost = undefined;
+    for (const name of listed) if (isForwarded(name)) delete sent[name];
   }
   const port = /:(\d+)$/.exec(host!)?.[1] ?? '80';
   const upstream =
     `${requestLine}\r\n${kept}` +
-    `x-forwarded-for: ${append(xfFor, remoteAddress)}\r\n` +
-    `x-forwarded-port: ${append(xfPort, port)}\r\n` +
-    `x-forwarded-proto: ${append(xfProto, 'http')}\r\n` +
-    `x-forwarded-host: ${xfHost || host}\r\n` +
+    `x-forwarded-for: ${append(sent['x-forwarded-for'], remoteAddress)}\r\n` +
+    `x-forwarded-port: ${append(sent['x-forwarded-port'], port)}\r\n` +
+    `x-forwarded-proto: ${append(sent['x-forwarded-proto'], 'http')}\r\n` +
+    `x-forwarded-host: ${sent['x-forwarded-host'] || host}\r\n` +
     'connection: keep-alive\r\n\r\n';
   return { method: line[1]!, size, contentLength: Math.max(contentLength, 0), close, upstream };
 }
