@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Profiles baton's data path: runs `node --cpu-prof dist/cli.js` in front of the fixture
+// Profiles baton's data path: runs `node --cpu-prof dist/cli/main.js` in front of the fixture
 // gateway, loads it with autocannon, stops it cleanly (the profile is written on exit),
 // and prints where the CPU time went: by area (baton, http-proxy-3, Node's HTTP, GC…) and
 // the top functions by self time. The .cpuprofile is kept in bench/results/ for DevTools.

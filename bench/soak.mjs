@@ -40,7 +40,7 @@ function isAlive(pid) {
 /** Starts `baton --json -q` (errors only) in front of the fixture gateway on a free port. */
 async function startBaton(config) {
   const port = await getPort({ host: '127.0.0.1' });
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli.js'), '--json', '-q', '-p', String(port), '--debounce', '10', '-w', config, '--', 'node', path.join(ROOT, 'test/fixtures/gateway.mjs'), config], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), '--json', '-q', '-p', String(port), '--debounce', '10', '-w', config, '--', 'node', path.join(ROOT, 'test/fixtures/gateway.mjs'), config], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let errors = '';

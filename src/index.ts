@@ -10,8 +10,8 @@
  * await baton.close();
  * ```
  */
-export { Baton } from './baton.js';
+export { Baton } from './lifecycle/baton.js';
 export { BatonError, type BatonErrorCode } from './errors.js';
 export type { BatonEvent, BatonEventType, ReloadReason } from './events.js';
 export { DEFAULTS, type BatonOptions, type ResolvedOptions } from './options.js';
-export { createReporter, formatEvent, type ReporterOptions } from './reporter.js';
+export { createReporter, formatEvent, type ReporterOptions } from './cli/reporter.js';

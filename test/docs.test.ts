@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildProgram, presetHelp } from '../src/cli-args.js';
-import { configSchema } from '../src/config-file.js';
+import { buildProgram, presetHelp } from '../src/cli/args.js';
+import { configSchema } from '../src/cli/config-file.js';
 import { ERROR_CODES } from '../src/errors.js';
 import { EVENT_TYPES } from '../src/events.js';
 import { PRESET_SUMMARY } from '../src/presets/index.js';

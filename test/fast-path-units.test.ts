@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkedDecoder, ChunkedSyntaxError } from '../src/fast-path/chunked.js';
-import { parseRequestHead, type RequestHead } from '../src/fast-path/request-head.js';
-import { parseResponseHead, type ResponseHead } from '../src/fast-path/response-head.js';
-import { afterFailure, isReplayable, wantsFreshConnection } from '../src/retry-policy.js';
+import { ChunkedDecoder, ChunkedSyntaxError } from '../src/proxy/fast-path/chunked.js';
+import { parseRequestHead, type RequestHead } from '../src/proxy/fast-path/request-head.js';
+import { parseResponseHead, type ResponseHead } from '../src/proxy/fast-path/response-head.js';
+import { afterFailure, isReplayable, wantsFreshConnection } from '../src/proxy/retry-policy.js';
 
 const req = (text: string): RequestHead | string => parseRequestHead(Buffer.from(text, 'latin1'), 0, '10.0.0.7');
 const res = (text: string, head = false): ResponseHead | string => {

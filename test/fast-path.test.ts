@@ -6,7 +6,7 @@ import { getJson, request } from './helpers/http.js';
 import { useSharedBaton } from './helpers/shared-baton.js';
 import { converse, parseResponses } from './helpers/raw-http.js';
 
-// baton reads plain HTTP/1.1 itself (src/fast-path) and hands everything else to
+// baton reads plain HTTP/1.1 itself (src/proxy/fast-path) and hands everything else to
 // node:http at a request boundary. These tests drive both paths, and the hand-over
 // between them, on raw sockets; each ends with a reload whose drain must reach zero.
 

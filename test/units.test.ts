@@ -1,14 +1,14 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parseCliArgs } from '../src/cli-args.js';
-import { checkProgram, fillPort } from '../src/command.js';
+import { parseCliArgs } from '../src/cli/args.js';
+import { checkProgram, fillPort } from '../src/lifecycle/command.js';
 import { BatonError } from '../src/errors.js';
 import type { BatonEvent } from '../src/events.js';
-import { looksLikePortClash } from '../src/gateway.js';
-import { globToRegExp, ignoreRules } from '../src/ignore-rules.js';
+import { looksLikePortClash } from '../src/lifecycle/gateway-process.js';
+import { globToRegExp, ignoreRules } from '../src/watch/ignore-rules.js';
 import { findConfigFile, resolveOptions } from '../src/options.js';
-import { LineTail, MAX_LINE, onLines } from '../src/output-lines.js';
-import { formatEvent } from '../src/reporter.js';
+import { LineTail, MAX_LINE, onLines } from '../src/lifecycle/output-lines.js';
+import { formatEvent } from '../src/cli/reporter.js';
 
 describe('findConfigFile', () => {
   it.each([

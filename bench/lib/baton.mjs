@@ -1,4 +1,4 @@
-// Runs the real baton CLI (dist/cli.js --json) and keeps its events, each stamped with
+// Runs the real baton CLI (dist/cli/main.js --json) and keeps its events, each stamped with
 // performance.now() at arrival so they line up with the load's clock.
 import { CLI, sleep } from './util.mjs';
 import { start, stop } from './proc.mjs';

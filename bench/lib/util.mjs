@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'dist/cli.js');
+export const CLI = path.join(ROOT, 'dist/cli/main.js');
 export const FIXTURE = path.join(ROOT, 'test/fixtures/gateway.mjs');
 export const RESULTS = path.join(ROOT, 'bench/results');
 

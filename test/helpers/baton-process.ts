@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'dist/cli.js');
+export const CLI = path.join(ROOT, 'dist/cli/main.js');
 export const FIXTURE = path.join(ROOT, 'test/fixtures/gateway.mjs');
 
 /** One JSON event line from `baton --json`. */

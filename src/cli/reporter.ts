@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { BatonEvent } from './events.js';
+import type { BatonEvent } from '../events.js';
 
 export interface ReporterOptions {
   /** One JSON object per line instead of human lines. */

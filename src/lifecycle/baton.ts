@@ -2,15 +2,15 @@ import { EventEmitter } from 'node:events';
 import getPort from 'get-port';
 import { runCheck } from './check.js';
 import { checkProgram, resolveProgram } from './command.js';
-import { BatonError } from './errors.js';
-import type { BatonEvent, ReloadReason } from './events.js';
-import { FrontServer } from './front-server.js';
-import { describeExit, GatewayProcess, looksLikePortClash } from './gateway.js';
-import { Generation } from './generation.js';
+import { BatonError } from '../errors.js';
+import type { BatonEvent, ReloadReason } from '../events.js';
+import { FrontServer } from '../proxy/front-server.js';
+import { describeExit, GatewayProcess, looksLikePortClash } from './gateway-process.js';
+import { Generation } from '../proxy/generation.js';
 import { waitHealthy } from './health.js';
-import { resolveOptions, type BatonOptions, type ResolvedOptions } from './options.js';
-import { Router } from './router.js';
-import { ConfigWatcher } from './watcher.js';
+import { resolveOptions, type BatonOptions, type ResolvedOptions } from '../options.js';
+import { Router } from '../proxy/router.js';
+import { ConfigWatcher } from '../watch/watcher.js';
 
 /** A gateway process together with the proxy's view of it. */
 interface Instance {

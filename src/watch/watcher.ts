@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'chokidar';
-import { BatonError } from './errors.js';
+import { BatonError } from '../errors.js';
 import { ignoreRules } from './ignore-rules.js';
 
 export interface WatcherOptions {

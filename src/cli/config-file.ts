@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BatonError } from './errors.js';
+import { BatonError } from '../errors.js';
 
 /** The file name baton looks for in the working folder. */
 export const CONFIG_FILE_NAME = 'baton.config.json';
@@ -29,7 +29,7 @@ let schemaCache: ConfigSchema | undefined;
 
 /** The JSON Schema shipped in schema/baton.config.schema.json: the single source of truth for the file's keys. */
 export function configSchema(): ConfigSchema {
-  schemaCache ??= JSON.parse(readFileSync(new URL('../schema/baton.config.schema.json', import.meta.url), 'utf8')) as ConfigSchema;
+  schemaCache ??= JSON.parse(readFileSync(new URL('../../schema/baton.config.schema.json', import.meta.url), 'utf8')) as ConfigSchema;
   return schemaCache;
 }
 

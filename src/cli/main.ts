@@ -2,13 +2,13 @@
 // First, before the other modules load: keeps the V8 heap small under load.
 import './heap-tuning.js';
 import { readFileSync } from 'node:fs';
-import { Baton } from './baton.js';
-import { parseCliArgs, type CliArgs } from './cli-args.js';
-import { BatonError } from './errors.js';
-import { killAllGroups } from './process-groups.js';
+import { Baton } from '../lifecycle/baton.js';
+import { parseCliArgs, type CliArgs } from './args.js';
+import { BatonError } from '../errors.js';
+import { killAllGroups } from '../lifecycle/process-groups.js';
 import { createReporter } from './reporter.js';
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 function fail(err: unknown): number {
   if (err instanceof BatonError) {

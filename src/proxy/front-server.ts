@@ -3,7 +3,7 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyServer } from 'http-proxy-3';
 import { answerFields, badResponse, drainTimedOut, failedBeforeAnswering, statusBelow100, unavailable, upgradeFailed, wsProxyMissing } from './answer-texts.js';
-import { BatonError } from './errors.js';
+import { BatonError } from '../errors.js';
 import { FastConnection, type FastPathHost } from './fast-path/client-connection.js';
 import { plainAnswer } from './fast-path/plain-answer.js';
 import { forwardHttp } from './forward-http.js';

@@ -1,8 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
-import { usageError } from './errors.js';
+import { usageError } from '../errors.js';
 import { CONFIG_FILE_NAME, loadConfigFile, type ConfigValues } from './config-file.js';
-import { DEFAULTS, parseWholeNumber, type BatonOptions } from './options.js';
-import { PRESET_CHOICES, PRESET_SUMMARY } from './presets/index.js';
+import { DEFAULTS, parseWholeNumber, type BatonOptions } from '../options.js';
+import { PRESET_CHOICES, PRESET_SUMMARY } from '../presets/index.js';
 
 export interface CliArgs {
   options: BatonOptions;
