@@ -237,7 +237,7 @@ export async function soak({ reloads = 200, httpClients = 8, sseClients = 2, wsC
   }
 }
 
-/** Gateway processes that are children of baton (each is its own process group leader). */
+/** Gateway processes that are children of baton (each is its own process group leader); baton's lifeline watchdog is not one. */
 function countGateways(batonPid) {
   let count = 0;
   for (const entry of readdirSync('/proc')) {
@@ -245,7 +245,9 @@ function countGateways(batonPid) {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === batonPid && fields[0] !== 'Z' && isAlive(Number(entry))) count++;
+      if (Number(fields[1]) !== batonPid || fields[0] === 'Z' || !isAlive(Number(entry))) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('baton-lifeline')) continue;
+      count++;
     } catch {
       // gone while reading
     }

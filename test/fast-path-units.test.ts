@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ChunkedDecoder, ChunkedSyntaxError } from '../src/proxy/fast-path/chunked.js';
+import type { Refusal } from '../src/proxy/edge/request-rules.js';
 import { parseRequestHead, type RequestHead } from '../src/proxy/fast-path/request-head.js';
 import { parseResponseHead, type ResponseHead } from '../src/proxy/fast-path/response-head.js';
 import { afterFailure, isReplayable, wantsFreshConnection } from '../src/proxy/retry-policy.js';
 
-const req = (text: string): RequestHead | string => parseRequestHead(Buffer.from(text, 'latin1'), 0, '10.0.0.7');
+const req = (text: string): RequestHead | Refusal | string => parseRequestHead(Buffer.from(text, 'latin1'), 0, '10.0.0.7', '127.0.0.1:8080');
 const res = (text: string, head = false): ResponseHead | string => {
   const parsed = parseResponseHead(Buffer.from(text, 'latin1'), 0, head);
   return typeof parsed === 'string' ? parsed : 'error' in parsed ? `error: ${parsed.error}` : parsed;
 };
 const fast = (text: string): RequestHead => {
   const head = req(text);
-  if (typeof head === 'string') throw new Error(`not fast: ${head}`);
+  if (typeof head === 'string' || 'status' in head) throw new Error(`not fast: ${JSON.stringify(head)}`);
   return head;
 };
 
@@ -48,37 +49,67 @@ describe('parseRequestHead', () => {
 
   it.each([
     ['HTTP/1.0', 'GET / HTTP/1.0\r\nHost: x\r\n\r\n'],
+    ['HTTP/1.0 without Host', 'GET / HTTP/1.0\r\n\r\n'],
     ['an extension method', 'PURGE / HTTP/1.1\r\nHost: x\r\n\r\n'],
-    ['CONNECT', 'CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n'],
-    ['an absolute target', 'GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n'],
     ['a chunked body', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'],
-    ['Content-Length and Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n'],
-    ['two Content-Lengths', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n'],
-    ['a non-numeric Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5x\r\n\r\n'],
-    ['an upgrade', 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'],
+    ['a WebSocket upgrade', 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'],
     ['Expect', 'POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n'],
-    ['no Host', 'GET / HTTP/1.1\r\nAccept: */*\r\n\r\n'],
-    ['two Hosts', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
-    ['Connection naming Host', 'GET / HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n'],
-    ['obs-fold', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  2\r\n\r\n'],
-    ['a space before the colon', 'GET / HTTP/1.1\r\nHost : x\r\n\r\n'],
-    ['a bare LF', 'GET / HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n'],
-    ['a control byte in a value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n'],
-    ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: x\r\n\r\n'],
-    ['garbage', 'THIS IS NOT HTTP\r\n\r\n'],
-    ['an oversized head', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`],
-  ])('leaves %s to node:http', (_what, text) => {
-    expect(req(text)).toBe('unsupported');
+  ])('hands %s to node:http', (_what, text) => {
+    expect(req(text)).toBe('hand-over');
   });
 
-  it('leaves an oversized head that has not ended to node:http too', () => {
-    expect(req(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}`)).toBe('unsupported');
+  it.each([
+    ['CONNECT', 'CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n', 501],
+    ['Content-Length and Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', 400],
+    ['two Content-Lengths', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n', 400],
+    ['a non-numeric Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5x\r\n\r\n', 400],
+    ['a Transfer-Encoding other than chunked', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 400],
+    ['no Host', 'GET / HTTP/1.1\r\nAccept: */*\r\n\r\n', 400],
+    ['two Hosts', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400],
+    ['an invalid Host', 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n', 400],
+    ['obs-fold', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  2\r\n\r\n', 400],
+    ['a space before the colon', 'GET / HTTP/1.1\r\nHost : x\r\n\r\n', 400],
+    ['a bare LF', 'GET / HTTP/1.1\r\nHost: x\nX-A: 1\r\n\r\n', 400],
+    ['a bare LF that never ends the head', 'GET / HTTP/1.1\r\nHost: x\n\n', 400],
+    ['a control byte in a value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n', 400],
+    ['a space in the target', 'GET /a b HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ['two spaces in the request line', 'GET  / HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ['HTTP/0.9', 'GET /\r\n\r\n', 400],
+    ['HTTP/2.0 in a request line', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505],
+    ['garbage', 'THIS IS NOT HTTP\r\n\r\n', 400],
+    ['an unsupported Expect', 'GET / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n', 417],
+    ['more than 1000 fields', `GET / HTTP/1.1\r\nHost: x\r\n${'X-A: 1\r\n'.repeat(1001)}\r\n`, 431],
+    ['a head over 16 KiB', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`, 431],
+    ['a head over 64 KiB that has not ended', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(65 * 1024)}`, 431],
+  ])('refuses %s', (_what, text, status) => {
+    expect(req(text)).toMatchObject({ status });
+  });
+
+  it('keeps Host, Content-Length and Transfer-Encoding when Connection names them', () => {
+    const head = fast('GET / HTTP/1.1\r\nHost: a\r\nConnection: host, content-length, x-drop\r\nX-Drop: 1\r\nContent-Length: 2\r\n\r\nab');
+    expect(head.upstream).toMatch(/^GET \/ HTTP\/1\.1\r\nHost: a\r\nContent-Length: 2\r\nx-forwarded-for/);
+    expect(head.contentLength).toBe(2);
+  });
+
+  it('forwards an absolute-form target in origin-form, with Host from the target', () => {
+    const head = fast('GET http://other.test:9000/abs?q=1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(head.upstream).toMatch(/^GET \/abs\?q=1 HTTP\/1\.1\r\nHost: other\.test:9000\r\n/);
+    expect(head.upstream).toContain('x-forwarded-host: other.test:9000\r\n');
+  });
+
+  it('serves a non-WebSocket Upgrade as plain HTTP/1.1, without Upgrade and HTTP2-Settings', () => {
+    const head = fast('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMA\r\n\r\n');
+    expect(head.upstream).not.toMatch(/upgrade|http2-settings/i);
+  });
+
+  it('waits for a head that arrives in pieces, however long, up to the raw limit', () => {
+    expect(req(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40 * 1024)}`)).toBe('incomplete');
   });
 
   it('reads a head that starts inside a buffer (pipelining)', () => {
     const text = 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n';
-    const head = parseRequestHead(Buffer.from(text), 28, '::1');
-    expect(typeof head !== 'string' && head.upstream.startsWith('GET /2 HTTP/1.1\r\n')).toBe(true);
+    const head = parseRequestHead(Buffer.from(text), 28, '::1', '[::1]:8080');
+    expect(typeof head !== 'string' && 'upstream' in head && head.upstream.startsWith('GET /2 HTTP/1.1\r\n')).toBe(true);
   });
 });
 

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BatonProcess, isAlive } from './helpers/baton-process.js';
+import { isAlive } from './helpers/baton-process.js';
 import { sleep, writeConfig } from './helpers/files.js';
 import { request } from './helpers/http.js';
 import { startFixture, useHarness } from './helpers/harness.js';
 
 const h = useHarness();
-
-/** Pids of grandchildren the fixture reported spawning ("child <pid>"). */
-function grandchildren(b: BatonProcess): number[] {
-  return b.events
-    .filter((e) => e.type === 'output' && /^child \d+$/.test(e.line as string))
-    .map((e) => Number((e.line as string).split(' ')[1]));
-}
 
 describe('shutdown', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -22,7 +15,7 @@ describe('shutdown', () => {
       const url = await h.baton.url();
       await h.baton.serving(1);
       await h.baton.waitFor((e) => e.type === 'output' && /^child \d+$/.test(e.line as string));
-      const pids = [...h.baton.gatewayPids(), ...grandchildren(h.baton)];
+      const pids = [...h.baton.gatewayPids(), ...h.baton.grandchildPids()];
       expect(pids.every(isAlive)).toBe(true);
 
       const slow = request(`${url}/slow?ms=500`);

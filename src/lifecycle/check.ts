@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { guard, release } from './lifeline.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -16,7 +17,7 @@ const OUTPUT_LINES = 20;
  * that starts from them). Aborting kills it.
  */
 export async function runCheck(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; generation: number; timeoutMs: number; signal: AbortSignal }): Promise<CheckResult> {
-  const result = await execa(command, {
+  const subprocess = execa(command, {
     shell: true,
     cwd: options.cwd,
     env: { ...options.env, BATON_GENERATION: String(options.generation) },
@@ -29,6 +30,10 @@ export async function runCheck(command: string, options: { cwd: string; env: Nod
     forceKillAfterDelay: 1000,
     maxBuffer: 4 * 1024 * 1024,
   });
+  // A check still running when baton dies hard is stopped by the lifeline too.
+  if (subprocess.pid !== undefined) guard(subprocess.pid);
+  const result = await subprocess;
+  if (subprocess.pid !== undefined) release(subprocess.pid);
   const output = String(result.all ?? '').split('\n').filter((line) => line.trim() !== '').slice(-OUTPUT_LINES);
   if (result.exitCode === 0) return { ok: true, reason: '', output };
   if (result.exitCode === 127) return { ok: false, reason: `check command not found: ${command}`, output };

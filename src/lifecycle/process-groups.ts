@@ -1,13 +1,18 @@
+import { guard, release } from './lifeline.js';
+
 /**
  * The process groups of every gateway instance baton started and has not seen end.
  * Whatever way baton exits — clean shutdown, a fatal error, an uncaught exception —
- * the `exit` hook kills what is left, so no gateway outlives baton.
+ * the `exit` hook kills what is left; and when baton dies without running any code
+ * (SIGKILL, the OOM killer), the lifeline's watchdog does (lifeline.ts). No gateway
+ * outlives baton.
  */
 const live = new Set<number>();
 let hooked = false;
 
 export function trackGroup(pgid: number): void {
   live.add(pgid);
+  guard(pgid);
   if (!hooked) {
     hooked = true;
     process.on('exit', killAllGroups);
@@ -15,7 +20,7 @@ export function trackGroup(pgid: number): void {
 }
 
 export function untrackGroup(pgid: number): void {
-  live.delete(pgid);
+  if (live.delete(pgid)) release(pgid);
 }
 
 /** Sends `signal` to a whole process group; false when the group is already gone. */

@@ -14,6 +14,9 @@ export function answerFields(status: number, body: string): Record<string, strin
   };
 }
 
+/** 400, 417, 431, 501, 505: a request the edge refuses (edge/request-rules.ts says why). */
+export const refused = (reason: string): string => `baton: ${reason}`;
+
 /** 503: nothing serves (the router's reason). */
 export const unavailable = (reason: string): string => `baton: ${reason}`;
 

@@ -24,8 +24,8 @@ export class BatonProcess {
   readonly exited: Promise<ExitResult>;
   #listeners = new Set<() => void>();
 
-  private constructor(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  private constructor(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, detached = false) {
+    this.child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached });
     let partial = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdout += chunk;
@@ -42,9 +42,9 @@ export class BatonProcess {
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** Starts `baton --json <args>`. */
-  static start(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): BatonProcess {
-    return new BatonProcess(['--json', ...args], options.cwd ?? ROOT, options.env ?? process.env);
+  /** Starts `baton --json <args>`; `detached`: in a process group of its own, as a terminal or an IDE starts it. */
+  static start(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {}): BatonProcess {
+    return new BatonProcess(['--json', ...args], options.cwd ?? ROOT, options.env ?? process.env, options.detached);
   }
 
   /** Starts the CLI with exactly these args (no --json added). */
@@ -95,6 +95,13 @@ export class BatonProcess {
   async url(): Promise<string> {
     const e = await this.waitFor((ev) => ev.type === 'listening');
     return e.url as string;
+  }
+
+  /** Pids of grandchildren the fixture gateway reported spawning (`spawnChild`: "child <pid>"). */
+  grandchildPids(): number[] {
+    return this.events
+      .filter((e) => e.type === 'output' && /^child \d+$/.test(e.line as string))
+      .map((e) => Number((e.line as string).split(' ')[1]));
   }
 
   /** Pids of every gateway process baton reported starting. */

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { badResponse, drainTimedOut, failedBeforeAnswering, unavailable } from '../answer-texts.js';
+import { badResponse, drainTimedOut, failedBeforeAnswering, refused, unavailable } from '../answer-texts.js';
 import { Generation, type CutKind, type Exchange } from '../generation.js';
 import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from '../retry-policy.js';
 import type { Router, UnavailableError } from '../router.js';
@@ -7,6 +7,7 @@ import { ChunkedDecoder, ChunkedSyntaxError, LAST_CHUNK, chunkHeader } from './c
 import { KEEP_ALIVE_MS, MAX_HEAD_BYTES, connectionFields } from './field-lines.js';
 import { GatheredWrite } from './gathered-write.js';
 import { plainAnswer } from './plain-answer.js';
+import { localAuthority } from '../edge/request-rules.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
 import type { Upstream, UpstreamUser } from './upstream-pool.js';
@@ -16,14 +17,19 @@ export interface FastPathHost {
   readonly router: Router;
   /** baton is shutting down: every response says `Connection: close`. */
   readonly closing: boolean;
-  /** Gives the connection to node:http, with the bytes read from it and not yet used. */
-  handOff(socket: net.Socket, unread: Buffer | undefined): void;
+  /**
+   * Gives the connection to node:http, with the bytes read from it and not yet used;
+   * `ended`: the client has already half-closed its side.
+   */
+  handOff(socket: net.Socket, unread: Buffer | undefined, ended: boolean): void;
   /** The connection is closed or handed off. */
   forget(connection: FastConnection): void;
 }
 
 /** How long a new connection may wait before its first request. */
 const FIRST_REQUEST_MS = 60_000;
+/** How long a head may take to arrive once its first byte has (node:http's `headersTimeout`). */
+const HEAD_MS = 60_000;
 /** Pipelined bytes buffered behind a request in flight before baton stops reading the client. */
 const MAX_UNREAD = 2 * MAX_HEAD_BYTES;
 
@@ -43,12 +49,16 @@ export class FastConnection implements Exchange, UpstreamUser {
   readonly #socket: net.Socket;
   readonly #host: FastPathHost;
   readonly #remoteAddress: string;
+  /** `host:port` the client connected to: the Host of a request that has none. */
+  readonly #localAuthority: string;
   /** Bytes read from the client and not used yet: the start of the next request. */
   #unread: Buffer | undefined;
   /** When the connection last became idle (performance.now), 0 while a request is in flight. */
   #idleSince = performance.now();
   /** It has carried a request: its idle limit is the keep-alive timeout, not the first-request wait. */
   #served = false;
+  /** When the first byte of a head still arriving came (performance.now), 0 when none is. */
+  #headSince = 0;
   /** The client half-closed: answer what is in flight, then end. */
   #ended = false;
   /** No more requests: closing or closed, or handed off. */
@@ -80,6 +90,7 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#socket = socket;
     this.#host = host;
     this.#remoteAddress = socket.remoteAddress ?? '';
+    this.#localAuthority = localAuthority(socket.localAddress, socket.localPort);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('drain', this.#onDrain);
@@ -89,10 +100,15 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /**
    * node:http's timeouts for a connection with nothing in flight: destroyed after
-   * KEEP_ALIVE_MS idle once it has carried a request, FIRST_REQUEST_MS before that.
+   * KEEP_ALIVE_MS idle once it has carried a request, FIRST_REQUEST_MS before that, and
+   * HEAD_MS after the first byte of a head that has not arrived whole.
    */
   closeIfIdleTooLong(now: number): void {
     if (this.#idleSince === 0) return;
+    if (this.#headSince !== 0 && !this.#done) {
+      if (now - this.#headSince > HEAD_MS) this.#socket.destroy();
+      return;
+    }
     if (now - this.#idleSince > (this.#served ? KEEP_ALIVE_MS : FIRST_REQUEST_MS)) this.#socket.destroy();
   }
 
@@ -178,8 +194,16 @@ export class FastConnection implements Exchange, UpstreamUser {
   #nextRequest(): void {
     const unread = this.#unread;
     if (!unread || this.#done) return;
-    const head = parseRequestHead(unread, 0, this.#remoteAddress);
-    if (typeof head === 'string') return this.#handOff();
+    const head = parseRequestHead(unread, 0, this.#remoteAddress, this.#localAuthority);
+    if (head === 'incomplete') {
+      // A head arriving in pieces is read whole here, however many reads it takes.
+      if (this.#headSince === 0) this.#headSince = performance.now();
+      if (this.#ended) this.closeIfIdle(); // it never will arrive whole
+      return;
+    }
+    this.#headSince = 0;
+    if (head === 'hand-over') return this.#handOff();
+    if ('status' in head) return this.#refuse(head.status, head.reason);
     this.#unread = head.size === unread.length ? undefined : unread.subarray(head.size);
     this.#req = head;
     this.#bodyLeft = head.contentLength;
@@ -195,9 +219,15 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#route();
   }
 
+  /** A request baton will not forward: answered, and nothing after it on the connection is read. */
+  #refuse(status: number, reason: string): void {
+    this.#done = true;
+    this.#unread = undefined;
+    this.#idleSince = performance.now();
+    this.#socket.end(plainAnswer(status, refused(reason), false, false), 'latin1');
+  }
+
   #handOff(): void {
-    // A half-closed client has sent all it will: a head that is not complete never will be.
-    if (this.#ended) return this.closeIfIdle();
     this.#done = true;
     const socket = this.#socket;
     socket.off('data', this.#onData);
@@ -208,7 +238,7 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#host.forget(this);
     const unread = this.#unread;
     this.#unread = undefined;
-    this.#host.handOff(socket, unread);
+    this.#host.handOff(socket, unread, this.#ended);
   }
 
   #route(): void {
@@ -285,7 +315,7 @@ export class FastConnection implements Exchange, UpstreamUser {
       }
       this.#resPartial = undefined;
       this.#res = head;
-      this.#keepAlive = !this.#req!.close && !this.#host.closing && !this.#ended;
+      this.#keepAlive = !this.#req!.close && !this.#host.closing && !this.#lastBeforeEnd;
       this.#resLeft = head.contentLength;
       if (head.body === 'chunked') this.#decoder = new ChunkedDecoder();
       out.text(head.client + connectionFields(this.#keepAlive));
@@ -384,11 +414,19 @@ export class FastConnection implements Exchange, UpstreamUser {
     });
   }
 
+  /**
+   * The client half-closed and sent nothing after this request: its answer is the last.
+   * (Requests it pipelined before its end are all answered first.)
+   */
+  get #lastBeforeEnd(): boolean {
+    return this.#ended && this.#unread === undefined;
+  }
+
   /** baton's own answer instead of the gateway's. */
   #answer(status: number, text: string): void {
     this.#dropUpstream();
     this.#leave();
-    this.#keepAlive = this.#bodyLeft === 0 && !this.#req!.close && !this.#host.closing && !this.#ended;
+    this.#keepAlive = this.#bodyLeft === 0 && !this.#req!.close && !this.#host.closing && !this.#lastBeforeEnd;
     this.#socket.write(plainAnswer(status, text, this.#keepAlive, this.#req!.method === 'HEAD'), 'utf8');
     this.#finish();
   }

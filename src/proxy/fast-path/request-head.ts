@@ -1,116 +1,91 @@
-import { REQUEST_HOP } from '../hop-headers.js';
-import { CONTENT_LENGTH, FIELD_LINE, dropListed, joinValue, readHead, tokens, trimEnd } from './field-lines.js';
+import { MAX_RAW_HEAD_BYTES } from '../edge/limits.js';
+import { isRefusal, judgeRequest, type Refusal } from '../edge/request-rules.js';
+import { FIELD_LINE, trimEnd } from './field-lines.js';
 
-/** A client request head the fast path forwards as it is, rewritten for the gateway. */
+/** A client request head the fast path forwards itself, rewritten for the gateway. */
 export interface RequestHead {
   readonly method: string;
-  /** Bytes the head took in the buffer, blank line included. */
+  /** Bytes the head took in the buffer (leading empty lines and the blank line included). */
   readonly size: number;
   /** Body bytes that follow the head (0 without Content-Length). */
   readonly contentLength: number;
   /** The client said `Connection: close`. */
   readonly close: boolean;
-  /** The head to send upstream: hop-by-hop fields removed, X-Forwarded-* added. */
+  /** The head to send upstream: the judged fields (edge/request-rules.ts) and `Connection: keep-alive`. */
   readonly upstream: string;
 }
 
 /**
- * Why a head is left to node:http: `incomplete` (the blank line has not arrived yet) or
- * `unsupported` (anything the fast path does not forward itself: other versions and
- * methods, chunked or ambiguous bodies, upgrades, `Expect`, a missing or repeated
- * `Host`, and every malformed or oversized head, which node:http answers with its 4xx).
+ * What the fast path does with the bytes at the start of a request: wait for the rest
+ * of the head (`incomplete`), forward it (a `RequestHead`), refuse it (a `Refusal`,
+ * answered by baton, which then closes the connection), or hand the connection to
+ * node:http (`hand-over`: a valid request the fast path does not carry: HTTP/1.0, other
+ * methods, a chunked body, `Expect`, a WebSocket upgrade). node:http judges a head it
+ * is handed by the same rules, so the hand-over never changes what a request means.
  */
-export type NotFast = 'incomplete' | 'unsupported';
+export type HeadVerdict = RequestHead | Refusal | 'incomplete' | 'hand-over';
 
-/** Methods the fast path forwards; node:http takes the rest (CONNECT, TRACE, extension methods). */
+/** Methods the fast path forwards; node:http takes the rest (TRACE, extension methods). */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
-const REQUEST_LINE = /^([A-Z]+) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
-/** Connection-level fields a proxy must not pass on (`Upgrade` never gets here: it goes to node:http). */
-const HOP_BY_HOP = new Set(REQUEST_HOP);
-/** The X-Forwarded-* fields baton appends to (For, Port, Proto) or fills in (Host). */
-const FORWARDED = ['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-host'] as const;
-type Forwarded = (typeof FORWARDED)[number];
-const isForwarded = (name: string): name is Forwarded => (FORWARDED as readonly string[]).includes(name);
-/** Fields whose presence sends the request to node:http. */
-const NOT_FAST = new Set(['transfer-encoding', 'upgrade', 'expect']);
+/** method SP request-target SP HTTP-version, single spaces, visible ASCII only (RFC 9112 §3). */
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) HTTP\/(\d\.\d)$/;
+const CRLF_CRLF = Buffer.from('\r\n\r\n');
+
+const bad = (reason: string): Refusal => ({ status: 400, reason });
 
 /**
- * Reads one request head from `buf` at `start`. `remoteAddress` goes into
- * X-Forwarded-For. The rewrite matches what the node:http path sends (forward-http.ts):
- * X-Forwarded-For/-Port/-Proto appended to the client's values, X-Forwarded-Host kept or
- * taken from Host, then `Connection: keep-alive` for the upstream connection.
+ * Reads one request head from `buf` at `start`. Syntax is checked on the raw bytes
+ * (single spaces in the request line, CRLF line ends only: no bare CR or LF, no
+ * obs-fold, no whitespace before a colon, no control bytes), then the fields are judged
+ * (edge/request-rules.ts), the same rules node:http's path applies.
  */
-export function parseRequestHead(buf: Buffer, start: number, remoteAddress: string): RequestHead | NotFast {
-  const head = readHead(buf, start);
-  if (head === 'incomplete') return 'incomplete';
-  if (head === 'too large') return 'unsupported';
-  const { text, size } = head;
+export function parseRequestHead(buf: Buffer, start: number, remoteAddress: string, localAuthority: string): HeadVerdict {
+  // RFC 9112 §2.2: empty lines before a request line are ignored (node:http does too).
+  let from = start;
+  while (buf[from] === 0x0d && buf[from + 1] === 0x0a) from += 2;
+  const end = buf.indexOf(CRLF_CRLF, from);
+  if (end === -1) {
+    if (buf.length - from > MAX_RAW_HEAD_BYTES) return { status: 431, reason: `request head larger than ${MAX_RAW_HEAD_BYTES / 1024} KiB` };
+    return hasBareLineBreak(buf, from) ? bad('a line ends in a bare CR or LF, not CRLF') : 'incomplete';
+  }
+  if (end + 4 - from > MAX_RAW_HEAD_BYTES) return { status: 431, reason: `request head larger than ${MAX_RAW_HEAD_BYTES / 1024} KiB` };
+  const text = buf.toString('latin1', from, end + 2);
   const lineEnd = text.indexOf('\r\n');
-  const requestLine = text.slice(0, lineEnd);
-  const line = REQUEST_LINE.exec(requestLine);
-  if (!line || !METHODS.has(line[1]!)) return 'unsupported';
+  const line = REQUEST_LINE.exec(text.slice(0, lineEnd));
+  if (!line) return bad('malformed request line');
 
-  let kept = '';
-  let host: string | undefined;
-  let hosts = 0;
-  let contentLength = -1;
-  let close = false;
-  let listed: string[] | undefined;
-  /** What the client sent in each X-Forwarded-* field, repeated ones joined. */
-  const sent: Partial<Record<Forwarded, string>> = {};
+  const fields: string[] = [];
   FIELD_LINE.lastIndex = lineEnd + 2;
   while (FIELD_LINE.lastIndex < text.length) {
-    const from = FIELD_LINE.lastIndex;
     const field = FIELD_LINE.exec(text);
-    if (!field) return 'unsupported';
-    const name = field[1]!.toLowerCase();
-    const value = trimEnd(field[2]!);
-    switch (name) {
-      case 'host':
-        hosts++;
-        host = value;
-        break;
-      case 'content-length':
-        if (contentLength !== -1 || !CONTENT_LENGTH.test(value)) return 'unsupported';
-        contentLength = Number(value);
-        break;
-      case 'connection':
-        for (const token of tokens(value)) {
-          if (token === 'close') close = true;
-          else if (token === 'upgrade') return 'unsupported';
-          else if (token !== 'keep-alive') (listed ??= []).push(token);
-        }
-        continue;
-      default:
-        if (isForwarded(name)) {
-          sent[name] = joinValue(sent[name], value);
-          continue;
-        }
-        if (NOT_FAST.has(name)) return 'unsupported';
-        if (HOP_BY_HOP.has(name)) continue;
-        break;
-    }
-    kept += text.slice(from, FIELD_LINE.lastIndex);
+    if (!field) return bad(fieldProblem(text, FIELD_LINE.lastIndex));
+    fields.push(field[1]!, trimEnd(field[2]!));
   }
-  if (hosts !== 1) return 'unsupported';
-  if (listed) {
-    // Naming a framing or routing field connection-level is left to node:http.
-    if (listed.includes('host') || listed.includes('content-length')) return 'unsupported';
-    kept = dropListed(kept, listed);
-    // A field the client named in Connection is connection-level, X-Forwarded-* included.
-    for (const name of listed) if (isForwarded(name)) delete sent[name];
-  }
-  const port = /:(\d+)$/.exec(host!)?.[1] ?? '80';
-  const upstream =
-    `${requestLine}\r\n${kept}` +
-    `x-forwarded-for: ${append(sent['x-forwarded-for'], remoteAddress)}\r\n` +
-    `x-forwarded-port: ${append(sent['x-forwarded-port'], port)}\r\n` +
-    `x-forwarded-proto: ${append(sent['x-forwarded-proto'], 'http')}\r\n` +
-    `x-forwarded-host: ${sent['x-forwarded-host'] || host}\r\n` +
-    'connection: keep-alive\r\n\r\n';
-  return { method: line[1]!, size, contentLength: Math.max(contentLength, 0), close, upstream };
+  const judged = judgeRequest({ method: line[1]!, target: line[2]!, version: line[3]!, fields, remoteAddress, localAuthority });
+  if (isRefusal(judged)) return judged;
+  if (judged.version !== '1.1' || !METHODS.has(judged.method) || judged.body === 'chunked' || judged.expectContinue || judged.websocket) return 'hand-over';
+  let upstream = `${judged.method} ${judged.target} HTTP/1.1\r\n`;
+  const out = judged.fields;
+  for (let i = 0; i < out.length; i += 2) upstream += `${out[i]}: ${out[i + 1]}\r\n`;
+  upstream += 'connection: keep-alive\r\n\r\n';
+  return { method: judged.method, size: end + 4 - start, contentLength: judged.contentLength, close: judged.close, upstream };
 }
 
-function append(sent: string | undefined, value: string): string {
-  return sent ? `${sent},${value}` : value;
+/** Why the field line at `at` did not parse, for the 400's text. */
+function fieldProblem(text: string, at: number): string {
+  const first = text.charCodeAt(at);
+  if (first === 0x20 || first === 0x09) return 'obs-fold (a field line starting with whitespace)';
+  const lineEnd = text.indexOf('\r\n', at);
+  const line = text.slice(at, lineEnd === -1 ? undefined : lineEnd);
+  if (/[\r\n]/.test(line)) return 'a line ends in a bare CR or LF, not CRLF';
+  if (/^[^:]*[ \t]:/.test(line)) return 'whitespace before the colon of a field';
+  if (!line.includes(':')) return 'a field line without a colon';
+  return 'invalid character in a header field';
+}
+
+/** A LF without its CR, or a CR followed by anything but LF, in what has arrived of a head. */
+function hasBareLineBreak(buf: Buffer, from: number): boolean {
+  for (let i = buf.indexOf(0x0a, from); i !== -1; i = buf.indexOf(0x0a, i + 1)) if (i === from || buf[i - 1] !== 0x0d) return true;
+  for (let i = buf.indexOf(0x0d, from); i !== -1 && i + 1 < buf.length; i = buf.indexOf(0x0d, i + 1)) if (buf[i + 1] !== 0x0a) return true;
+  return false;
 }

@@ -33,7 +33,7 @@ export interface ResponseHead {
 
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
 /** Connection-level fields not passed to the client; Transfer-Encoding is baton's to set. */
-const HOP_BY_HOP = new Set([...RESPONSE_HOP, 'transfer-encoding']);
+const HOP_BY_HOP = new Set(RESPONSE_HOP);
 
 /**
  * Reads one response head from `buf` at `start`; `headRequest` says the request was a

@@ -1,0 +1,263 @@
+import http from 'node:http';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { badResponse, failedBeforeAnswering, refused, statusBelow100, unavailable } from '../answer-texts.js';
+import { MAX_RAW_HEAD_BYTES } from '../edge/limits.js';
+import { isRefusal, judgeRequest, localAuthority, type Judged, type Refusal } from '../edge/request-rules.js';
+import { Generation } from '../generation.js';
+import { headerObject } from '../hop-headers.js';
+import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from '../retry-policy.js';
+import type { Router, UnavailableError } from '../router.js';
+import { HttpExchange, WebSocketExchange, respond } from './exchanges.js';
+import { forwardHttp, type Forwarding } from './forward-http.js';
+import { RequestOrder } from './request-order.js';
+import { WebSocketProxy, rejectUpgrade } from './websocket-proxy.js';
+
+/** What node:http's path needs from the front server. */
+export interface HttpPathHost {
+  readonly router: Router;
+  /** baton is shutting down: every response says `Connection: close`. */
+  readonly closing: boolean;
+}
+
+/** Why node:http stopped reading a connection, as the answer baton gives (RFC 9112 is strict; so is llhttp). */
+const PARSE_ERRORS: Readonly<Record<string, { status: number; reason: string }>> = {
+  HPE_HEADER_OVERFLOW: { status: 431, reason: `request head larger than ${MAX_RAW_HEAD_BYTES / 1024} KiB` },
+  HPE_PAUSED_H2_UPGRADE: { status: 505, reason: 'HTTP/2 needs TLS (ALPN) and is not spoken on this port; send HTTP/1.1' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'the request did not arrive within 60 s' },
+};
+
+/**
+ * node:http's data path: a node:http server whose parser (llhttp, strict) reads the
+ * connections the fast path hands over, and every connection with `--no-fast-path`.
+ * Each request is judged by the same rules as on the fast path (edge/request-rules.ts)
+ * from `req.rawHeaders`, started in order (request-order.ts), and forwarded by
+ * `forward-http.ts` on the generation's agent; WebSocket upgrades go to http-proxy-3.
+ *
+ * node:http's own shortcuts are turned off where they would answer differently from the
+ * fast path: no Host check or field count of its own (the rules have them), no `Date`,
+ * no 100 Continue or 417 before baton has judged the request, and a client that
+ * half-closes still gets its answers.
+ */
+export class HttpPath {
+  readonly server: http.Server;
+  readonly #host: HttpPathHost;
+  readonly #ws = new WebSocketProxy();
+  /** node:http's own connection listener, for connections handed over and put back after an upgrade. */
+  readonly #connection: (socket: net.Socket) => void;
+
+  constructor(host: HttpPathHost) {
+    this.#host = host;
+    const server = http.createServer({ maxHeaderSize: MAX_RAW_HEAD_BYTES, requireHostHeader: false, joinDuplicateHeaders: true }, (req, res) => this.#onRequest(req, res));
+    server.maxHeadersCount = 0; // the rules count fields; node:http's limit would drop them unseen
+    (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => this.#onRequest(req, res));
+    server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => this.#onRequest(req, res));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    server.on('connect', (req: http.IncomingMessage, socket: Duplex) => this.#onUpgrade(req, socket, Buffer.alloc(0)));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => this.#onClientError(err, socket));
+    const [connection] = server.listeners('connection') as Array<(socket: net.Socket) => void>;
+    this.#connection = connection!;
+    this.server = server;
+  }
+
+  /** node:http reads `socket` from now on. */
+  take(socket: net.Socket): void {
+    this.#connection.call(this.server, socket);
+  }
+
+  /** Removes node:http's listener: new connections go where the caller says. */
+  detachFromServer(): (socket: net.Socket) => void {
+    this.server.removeListener('connection', this.#connection);
+    return this.#connection;
+  }
+
+  #judge(req: http.IncomingMessage): Judged | Refusal {
+    const raw = req.rawHeaders;
+    const fields: string[] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i += 2) {
+      fields[i] = raw[i]!;
+      fields[i + 1] = raw[i + 1]!.trim();
+    }
+    const socket = req.socket;
+    return judgeRequest({
+      method: req.method ?? '',
+      target: req.url ?? '',
+      version: req.httpVersion,
+      fields,
+      remoteAddress: socket.remoteAddress ?? '',
+      localAuthority: localAuthority(socket.localAddress, socket.localPort),
+    });
+  }
+
+  #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    res.sendDate = false;
+    const order = RequestOrder.of(req.socket);
+    let forwarding: Forwarding | undefined;
+    order.run(
+      req,
+      res,
+      () => {
+        const judged = this.#judge(req);
+        if (isRefusal(judged)) {
+          order.stop();
+          req.resume();
+          return respond(res, judged.status, refused(judged.reason), true);
+        }
+        if (judged.close || this.#host.closing) order.stop();
+        if (judged.expectContinue) res.writeContinue();
+        this.#route(req, res, judged, undefined, order, (f) => (forwarding = f));
+      },
+      (status, reason) => {
+        forwarding?.abort();
+        if (res.headersSent) res.destroy();
+        else respond(res, status, refused(reason), true);
+      },
+    );
+  }
+
+  #route(req: http.IncomingMessage, res: http.ServerResponse, judged: Judged, retries: Retries | undefined, order: RequestOrder, started: (f: Forwarding) => void): void {
+    const routed = this.#host.router.route();
+    if (routed instanceof Generation) return this.#forward(req, res, judged, routed, retries, order, started);
+    routed.then(
+      (gen) => {
+        if (!res.destroyed) this.#forward(req, res, judged, gen, retries, order, started);
+      },
+      (err: UnavailableError) => respond(res, 503, unavailable(err.message)),
+    );
+  }
+
+  #forward(req: http.IncomingMessage, res: http.ServerResponse, judged: Judged, gen: Generation, retries: Retries | undefined, order: RequestOrder, started: (f: Forwarding) => void): void {
+    const exchange = new HttpExchange(res);
+    gen.enter(exchange);
+    const leave = (): void => {
+      res.off('close', leave);
+      gen.leave(exchange);
+    };
+    res.on('close', leave);
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (res.headersSent) {
+        // Headers went out: no status can be sent any more, so end the client connection
+        // (unless baton already ended the response cleanly, as a drain timeout does).
+        if (!res.writableEnded) res.destroy();
+        return;
+      }
+      leave();
+      const invalid = invalidResponse(err);
+      if (invalid !== undefined) return respond(res, 502, badResponse(gen.id, invalid));
+      retryAfterFailure(err.code ?? '', retries, isReplayable(judged.method, judged.body === 'chunked' || judged.contentLength > 0), gen, () => this.#host.router.current, {
+        gone: () => res.destroyed,
+        answer: () => respond(res, 502, failedBeforeAnswering(gen.id, err.code ?? err.message)),
+        retry: (next) => this.#route(req, res, judged, next, order, started),
+      });
+    };
+    /**
+     * The client connection is baton's: its keep-alive follows the client and baton's
+     * state, never the gateway's. An HTTP/1.0 client keeps it only for an answer whose
+     * length is known (it cannot read chunks); a close stops the requests after this one.
+     */
+    const keepClientAlive = (lengthKnown: boolean): boolean => {
+      const keep = !this.#host.closing && !judged.close && (judged.version === '1.1' || lengthKnown);
+      if (!keep) order.stop();
+      return keep;
+    };
+    const onResponse = (upstream: http.IncomingMessage): void => {
+      exchange.upstream = upstream;
+    };
+    // After a reset, a one-off connection (agent: false) rather than another pooled socket.
+    const agent = wantsFreshConnection(retries) ? false : gen.agent;
+    started(forwardHttp(req, res, judged, { target: gen.target, agent, keepClientAlive, onResponse, onError }));
+  }
+
+  /**
+   * An upgrade (or CONNECT): node:http has let go of the connection. A WebSocket upgrade
+   * is tunnelled; any other Upgrade (h2c, unknown protocols) is dropped and the request
+   * served as plain HTTP/1.1: its head, without Upgrade and HTTP2-Settings, is put back
+   * in front of the bytes that followed it and node:http reads the connection again.
+   */
+  #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const order = RequestOrder.of(socket);
+    const judged = this.#judge(req);
+    if (isRefusal(judged)) {
+      order.stop();
+      return order.whenIdle(() => rejectUpgrade(socket, judged.status, refused(judged.reason)));
+    }
+    if (!judged.websocket) return order.whenIdle(() => this.#readAgain(socket as net.Socket, withoutUpgrade(req), head));
+    if (this.#host.closing) return order.whenIdle(() => rejectUpgrade(socket, 503, unavailable('baton is shutting down')));
+    order.stop(); // after a tunnel, nothing on this connection is HTTP any more
+    // http-proxy-3 builds the upstream request from req.headers (lower-case names, as node:http gives them).
+    req.headers = {};
+    for (const [name, value] of Object.entries(headerObject(judged.fields))) req.headers[name.toLowerCase()] = value as string;
+    req.headers.connection = 'Upgrade';
+    const proxyTo = (gen: Generation): void => {
+      if (socket.destroyed) return;
+      // Counted from now, so a drain waits for an upgrade that waits for the proxy's import.
+      const exchange = new WebSocketExchange(socket);
+      gen.enter(exchange);
+      socket.once('close', () => gen.leave(exchange));
+      this.#ws.tunnel(req, socket, head, gen);
+    };
+    order.whenIdle(() => {
+      const routed = this.#host.router.route();
+      if (routed instanceof Generation) return proxyTo(routed);
+      routed.then(proxyTo, (err: UnavailableError) => rejectUpgrade(socket, 503, unavailable(err.message)));
+    });
+  }
+
+  #readAgain(socket: net.Socket, head: Buffer, rest: Buffer): void {
+    if (socket.destroyed) return;
+    socket.pause();
+    socket.setTimeout(0);
+    socket.unshift(rest.length > 0 ? Buffer.concat([head, rest]) : head);
+    this.take(socket);
+    socket.resume();
+  }
+
+  /** node:http could not parse what came next on a connection: answer it after the answers before it, then close. */
+  #onClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex): void {
+    const order = RequestOrder.of(socket);
+    if (order.stopped) {
+      // Bytes after a request that closes the connection are not requests: nobody answers them.
+      return order.whenIdle(() => socket.end());
+    }
+    const refusal = PARSE_ERRORS[err.code ?? ''] ?? { status: 400, reason: parseErrorText(err) };
+    if (!order.breakOff(refusal.status, refusal.reason)) return;
+    // The client ended inside a request head: there is no request to answer.
+    if (err.code === 'HPE_INVALID_EOF_STATE') return order.whenIdle(() => socket.end());
+    order.whenIdle(() => rejectUpgrade(socket, refusal.status, refused(refusal.reason)));
+  }
+}
+
+/** A request head without its Upgrade (and HTTP2-Settings), as bytes node:http can read again. */
+function withoutUpgrade(req: http.IncomingMessage): Buffer {
+  let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'upgrade' || name === 'http2-settings') continue;
+    if (name === 'connection') {
+      const kept = raw[i + 1]!.split(',').map((t) => t.trim()).filter((t) => t && !/^(upgrade|http2-settings)$/i.test(t));
+      if (kept.length > 0) text += `${raw[i]}: ${kept.join(', ')}\r\n`;
+      continue;
+    }
+    text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  return Buffer.from(`${text}\r\n`, 'latin1');
+}
+
+/** llhttp's reason, as a line for the client: what it could not read. */
+function parseErrorText(err: NodeJS.ErrnoException & { reason?: string }): string {
+  const reason = err.reason ?? err.message;
+  return `malformed request (${reason.replace(/\.$/, '')})`;
+}
+
+/**
+ * Why node:http's client refused the gateway's answer, if it did: a head Node will not
+ * write (forward-http.ts gives the status), or one its parser rejects (`HPE_*`).
+ */
+function invalidResponse(err: NodeJS.ErrnoException & { status?: number }): string | undefined {
+  if (err.code === 'ERR_HTTP_INVALID_STATUS_CODE' && err.status !== undefined) return statusBelow100(err.status);
+  if (err.code?.startsWith('HPE_')) return err.code;
+  return undefined;
+}
