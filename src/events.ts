@@ -38,7 +38,12 @@ export type BatonEvent =
   | { type: 'crashed'; gen: number; reason: string; output: string[]; restartInMs: number | undefined }
   | { type: 'shutdown'; signal: string | undefined }
   | { type: 'closed' }
-  | { type: 'warning'; message: string };
+  | {
+      type: 'warning';
+      message: string;
+      /** The generation it is about, when it is about one. */
+      gen?: number;
+    };
 
 export type BatonEventType = BatonEvent['type'];
 

@@ -21,6 +21,11 @@ export interface BatonOptions {
   watch?: readonly string[];
   /** Extra paths to ignore (globs: `*`, `**`, `?`). Editor temp files, `.git` and `node_modules` are always ignored. */
   ignore?: readonly string[];
+  /**
+   * Inside watched folders, leave out what their .gitignore files (and those above them,
+   * up to the repository root) ignore. A file named in `watch` is watched regardless. @default true
+   */
+  gitignore?: boolean;
   /** HTTP path polled on a new instance; any status < 500 means ready. @default '/' */
   health?: string;
   /** Shell command run before each new instance starts; a non-zero exit rejects the change. */
@@ -58,6 +63,7 @@ export interface ResolvedOptions {
   host: string;
   watch: readonly string[];
   ignore: readonly string[];
+  gitignore: boolean;
   health: string;
   check: string | undefined;
   readyTimeout: number;
@@ -111,6 +117,7 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     host: options.host ?? DEFAULTS.host,
     watch: watch.map((p) => path.resolve(cwd, p)),
     ignore: [...(options.ignore ?? []), ...(given.ignore ?? [])],
+    gitignore: options.gitignore ?? true,
     health,
     check,
     readyTimeout: checkDuration('--ready-timeout', options.readyTimeout ?? DEFAULTS.readyTimeout, 1),

@@ -36,6 +36,7 @@ export function buildProgram(version: string): Command {
     .option('--preset <name>', `gateway preset: ${PRESET_CHOICES.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (auto detects it from the command)`, 'auto')
     .option('--config <file>', `baton config file (default: ${CONFIG_FILE_NAME} in the working folder, if there is one)`)
     .addOption(new Option('--no-fast-path', "baton's own fast HTTP/1.1 reader for plain requests; turned off, every request goes through node:http (slower: a fallback if you suspect the reader)"))
+    .addOption(new Option('--no-gitignore', 'inside watched folders, leave out what .gitignore files ignore (turned off, only --ignore and the built-in rules apply)'))
     .addOption(new Option('--poll', 'poll files for changes instead of waiting for file-system events (bind mounts, network folders)'))
     .addOption(new Option('--json', 'one JSON object per line instead of human output'))
     .addOption(new Option('-q, --quiet', 'only errors'))
@@ -102,7 +103,7 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
         ...pick(values, ['host', 'health', 'check', 'preset'], 'string'),
         ...pick(values, ['watch', 'ignore'], 'array'),
         ...pick(values, ['port', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce'], 'number'),
-        ...pick(values, ['poll', 'fastPath'], 'boolean'),
+        ...pick(values, ['poll', 'fastPath', 'gitignore'], 'boolean'),
       } as BatonOptions,
     },
   };

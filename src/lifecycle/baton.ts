@@ -1,15 +1,18 @@
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import getPort from 'get-port';
 import { runCheck } from './check.js';
 import { checkProgram, resolveProgram } from './command.js';
 import { BatonError } from '../errors.js';
 import type { BatonEvent, ReloadReason } from '../events.js';
 import { FrontServer } from '../proxy/front-server.js';
-import { describeExit, GatewayProcess, looksLikePortClash } from './gateway-process.js';
+import { describeExit, GatewayProcess, portClash } from './gateway-process.js';
 import { Generation } from '../proxy/generation.js';
-import { waitHealthy } from './health.js';
+import { SpeaksTlsError, waitHealthy, type ProbeFailure } from './health.js';
 import { resolveOptions, type BatonOptions, type ResolvedOptions } from '../options.js';
 import { Router } from '../proxy/router.js';
+import { shellQuote } from '../presets/preset.js';
+import { STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
 import { ConfigWatcher } from '../watch/watcher.js';
 
 /** A gateway process together with the proxy's view of it. */
@@ -48,6 +51,8 @@ const PORT_ATTEMPTS = 3;
 const MAX_CRASH_RESTARTS = 5;
 /** An instance that served this long before crashing starts a fresh crash count. */
 const STABLE_MS = 10_000;
+/** How long nothing may listen on an instance's port before baton says so. */
+const PORT_HINT_MS = 3000;
 
 /**
  * The orchestrator: the only part that knows the sequence
@@ -74,6 +79,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #restartTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #url = '';
+  readonly #storms = new StormDetector();
 
   constructor(options: BatonOptions) {
     super();
@@ -86,9 +92,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       cwd: this.options.cwd,
       debounceMs: this.options.debounce,
       poll: this.options.poll,
+      gitignore: this.options.gitignore,
     });
     this.#watcher.on('change', (files, early) => {
       this.#emit({ type: 'change', files, early });
+      this.#noticeStorms(files);
       this.#request('change', early);
     });
     this.#watcher.on('settled', (held) => {
@@ -254,6 +262,25 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     if (!this.#serving) this.#router.refuse(`no gateway instance is serving: reload failed (${message})`);
   }
 
+  /**
+   * A file that keeps causing reloads while nothing gets promoted is being rewritten by
+   * something (a log, output the gateway writes at start), not saved by a person. Inside
+   * a watched folder it is dropped, so the next instance can be served; a file named with
+   * --watch is only warned about.
+   */
+  #noticeStorms(files: readonly string[]): void {
+    for (const file of this.#storms.changed(files, Date.now())) {
+      const shown = path.relative(this.options.cwd, file) || file;
+      const what = `${shown} caused ${STORM_CHANGES} reloads in ${STORM_WINDOW_MS / 1000} s and no generation was promoted`;
+      if (this.options.watch.includes(file)) {
+        this.#emit({ type: 'warning', message: `${what}: saves come faster than the gateway starts, or something rewrites it; raise --debounce, or stop what rewrites it` });
+        continue;
+      }
+      this.#watcher.drop(file);
+      this.#emit({ type: 'warning', message: `${what}: something rewrites it (a log file, or output the gateway writes at start). baton ignores it from now on; to keep it so, add --ignore ${shellQuote(shown)} (or a line in .gitignore)` });
+    }
+  }
+
   #spawn(gen: number, port: number): GatewayProcess {
     const { command, cwd, env } = this.options;
     const candidate = new GatewayProcess({ generation: gen, command, port, cwd, env });
@@ -282,25 +309,43 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     void candidate.exited.then(onSuperseded);
     const timer = setTimeout(onSuperseded, this.options.readyTimeout);
     let lastProbe = 'no probe answered yet';
+    let lastKind: ProbeFailure | undefined;
+    // Tell, don't wait: a gateway that ignores its port is named long before --ready-timeout.
+    const hint = setTimeout(() => {
+      if (lastKind === 'refused' && candidate.alive) {
+        this.#emit({ type: 'warning', gen: candidate.generation, message: `gen ${candidate.generation}: nothing listens on :${candidate.port} after ${PORT_HINT_MS / 1000} s — does the gateway take its port from {port} or $PORT?` });
+      }
+    }, PORT_HINT_MS);
     try {
-      await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure: (why) => (lastProbe = why) });
+      await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure: (why, kind) => ((lastProbe = why), (lastKind = kind)) });
       if (candidate.alive && !superseded.aborted) return { kind: 'ready', ms: Date.now() - started };
-    } catch {
-      // Why it stopped waiting is read from the state below.
+    } catch (err) {
+      if (err instanceof SpeaksTlsError && !superseded.aborted && !checkFailed.aborted) {
+        return { kind: 'failed', reason: speaksTls(candidate.port, this.options.health), portClash: false };
+      }
+      // Otherwise why it stopped waiting is read from the state below.
     } finally {
       clearTimeout(timer);
+      clearTimeout(hint);
       superseded.removeEventListener('abort', onSuperseded);
       checkFailed.removeEventListener('abort', onSuperseded);
     }
     if (superseded.aborted || checkFailed.aborted) return { kind: 'aborted' };
     if (candidate.exit) {
-      const said = errorLine(candidate.tail());
-      const reason = `${describeExit(candidate.exit)} before becoming healthy${said ? `: ${said}` : ''}`;
-      return { kind: 'failed', reason, portClash: looksLikePortClash(candidate.tail(), candidate.port) };
+      const tail = candidate.tail();
+      const clash = portClash(tail, candidate.port);
+      const said = clash?.line ?? errorLine(tail);
+      const other = clash && !clash.own ? otherPortHint(clash.port) : '';
+      const reason = `${describeExit(candidate.exit)} before becoming healthy${said ? `: ${said}` : ''}${other}`;
+      return { kind: 'failed', reason, portClash: clash?.own === true };
     }
+    const hintText =
+      lastKind === 'answered'
+        ? `it answers, but not below 500: does --health name a path that answers when the gateway is ready?`
+        : `does the gateway listen on 127.0.0.1 (or all addresses) at {port} or $PORT?`;
     return {
       kind: 'failed',
-      reason: `not healthy within ${this.options.readyTimeout} ms (GET ${this.options.health}: ${lastProbe}); does the gateway listen on 127.0.0.1 (or all addresses) at {port} or $PORT?`,
+      reason: `not healthy within ${this.options.readyTimeout} ms (GET ${this.options.health}: ${lastProbe}); ${hintText}`,
       portClash: false,
     };
   }
@@ -310,6 +355,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const previous = this.#serving;
     const instance: Instance = { process, generation: new Generation(process.generation, process.port), servingSince: Date.now() };
     this.#serving = instance;
+    this.#storms.promoted();
     this.#router.promote(instance.generation);
     this.#emit({ type: 'serving', gen: process.generation, ms });
     void process.exited.then(() => this.#onExit(instance));
@@ -404,6 +450,17 @@ function unconfirmed(replaced: ReloadReason | undefined): Unconfirmed {
 function errorLine(output: readonly string[]): string | undefined {
   const line = output.findLast((l) => /\b(error|fatal|panic)\b/i.test(l));
   return line?.trim().slice(0, 300);
+}
+
+/** Why an instance that answers in TLS is rejected, and what to do. */
+function speaksTls(port: number, health: string): string {
+  return `speaks TLS (HTTPS) on its private port :${port} (GET ${health} over plain HTTP was refused as such), and baton talks plain HTTP to its gateway: turn TLS off in the development config (Caddy: an http:// site address or :{$PORT}; KrakenD: no "tls" block)`;
+}
+
+/** Why a clash on a fixed port of the gateway's own (metrics, admin) cannot be retried away. */
+function otherPortHint(port: number | undefined): string {
+  const which = port === undefined ? 'another port' : `port ${port}`;
+  return ` — ${which} is fixed in the gateway's config, and while two generations overlap only one can hold it: take it from the environment per instance, or turn it off while developing`;
 }
 
 function unavailableText(gen: number, why: string, output: string[]): string {

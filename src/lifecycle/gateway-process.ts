@@ -171,21 +171,46 @@ export function describeExit(exit: GatewayExit): string {
   return `exited with code ${exit.code}`;
 }
 
-const PORT_CLASH = /EADDRINUSE|address already in use|port is already allocated/gi;
-/** How far from the clash message the port may be printed (error dumps span lines). */
+const PORT_CLASH = /EADDRINUSE|address already in use|port is already allocated/i;
+/** A port named on a line: `host:port`, `:::port`, `port 9090`, `port: 9090`. */
+const PORT_ON_LINE = /(?::|\bport[:= ]+)(\d{1,5})\b/gi;
+/** How far from a clash message without a port a port may be printed (error dumps span lines). */
 const NEAR = 400;
 
+/** A port clash the gateway reported: the line that says so, the port it names, and whether that is the instance's own. */
+export interface PortClash {
+  line: string;
+  port: number | undefined;
+  /** The instance lost the race for its own private port: another port may work. */
+  own: boolean;
+}
+
 /**
- * True when a process that exited early looks like it lost a race for *its* port: a
- * clash message with the instance port printed near it. A clash on another port the
- * gateway opens (metrics, admin) would clash again on any private port, so it is not one.
+ * The port clash in a failed gateway's output, if it reported one. The clash line's own
+ * port decides (Go: `listen tcp :9090: bind: address already in use`, Node:
+ * `listen EADDRINUSE: address already in use 127.0.0.1:4000`); a clash line that names
+ * none (a multi-line error dump) is the instance's own when its port is printed near it.
+ * A clash on another port (metrics, admin) would clash again on any private port.
  */
-export function looksLikePortClash(lines: readonly string[], port: number): boolean {
-  const text = lines.join('\n');
-  const ownPort = new RegExp(`(?<![0-9])${port}(?![0-9])`);
-  for (const match of text.matchAll(PORT_CLASH)) {
-    const from = Math.max(0, match.index - NEAR);
-    if (ownPort.test(text.slice(from, match.index + match[0].length + NEAR))) return true;
+export function portClash(lines: readonly string[], port: number): PortClash | undefined {
+  let first: PortClash | undefined;
+  for (const [i, raw] of lines.entries()) {
+    if (!PORT_CLASH.test(raw)) continue;
+    const line = raw.trim().slice(0, 300);
+    const ports = [...raw.matchAll(PORT_ON_LINE)].map((m) => Number(m[1]));
+    // The last port on the line is the address's (a log line's time comes first: `12:34:56 listen tcp :9090: …`).
+    if (ports.length > 0) return { line, port: ports.includes(port) ? port : ports[ports.length - 1], own: ports.includes(port) };
+    if (first) continue;
+    const text = lines.join('\n');
+    const at = lines.slice(0, i).join('\n').length;
+    const near = text.slice(Math.max(0, at - NEAR), at + raw.length + NEAR);
+    const own = new RegExp(`(?<![0-9])${port}(?![0-9])`).test(near);
+    first = { line, port: own ? port : undefined, own };
   }
-  return false;
+  return first;
+}
+
+/** True when a process that exited early looks like it lost a race for *its* port (see portClash). */
+export function looksLikePortClash(lines: readonly string[], port: number): boolean {
+  return portClash(lines, port)?.own === true;
 }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import pRetry from 'p-retry';
+import pRetry, { AbortError } from 'p-retry';
 
 export interface HealthProbe {
   port: number;
@@ -8,8 +8,24 @@ export interface HealthProbe {
   /** Aborts the wait (instance exited, superseded, timed out). */
   signal: AbortSignal;
   /** Called with each failed probe's reason, so a timeout can say what was last seen. */
-  onFailure?: (reason: string) => void;
+  onFailure?: (reason: string, kind: ProbeFailure) => void;
 }
+
+/** How a probe failed: nothing listened, it answered 500 or more, or something else (a timeout, a reset). */
+export type ProbeFailure = 'refused' | 'answered' | 'other';
+
+/**
+ * The instance speaks TLS on its private port, where baton speaks plain HTTP: it will
+ * never become healthy, so the wait stops at once with this.
+ */
+export class SpeaksTlsError extends Error {
+  override name = 'SpeaksTlsError';
+}
+
+/** What a Go server (Caddy, KrakenD) answers a plain-HTTP request on a TLS port. */
+const GO_TLS_ANSWER = /HTTP request to an HTTPS server/i;
+/** The first byte of a TLS record: a handshake (0x16) or an alert (0x15). */
+const TLS_RECORD = new Set([0x15, 0x16]);
 
 /**
  * Polls until the instance answers below 500. The first retry comes ~10 ms after the
@@ -17,7 +33,7 @@ export interface HealthProbe {
  * promoted within 25 ms of being ready (bench/ measured up to 110 ms lost to a 250 ms
  * cap). With early start a slow gateway's readiness, not the debounce, decides when a
  * save is served, so this lag is paid in full; a refused loopback connect every 25 ms
- * costs nothing worth saving.
+ * costs nothing worth saving. An instance that answers in TLS rejects with SpeaksTlsError.
  */
 export async function waitHealthy(probe: HealthProbe): Promise<void> {
   await pRetry(() => probeOnce(probe.port, probe.path, probe.signal), {
@@ -29,23 +45,40 @@ export async function waitHealthy(probe: HealthProbe): Promise<void> {
     signal: probe.signal,
     // A probe cut short by the abort says nothing about the gateway: keep the last real answer.
     onFailedAttempt: ({ error }) => {
-      if (!probe.signal.aborted) probe.onFailure?.(error.message);
+      if (!probe.signal.aborted) probe.onFailure?.(error.message, (error as ProbeError).kind ?? 'other');
     },
   });
 }
+
+type ProbeError = Error & { kind?: ProbeFailure };
+
+const failure = (message: string, kind: ProbeFailure): ProbeError => Object.assign(new Error(message), { kind });
 
 /** One GET on a fresh connection; resolves on status < 500, rejects with a readable reason. */
 export function probeOnce(port: number, path: string, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path, agent: false, signal, timeout: 2000 }, (res) => {
-      res.resume();
       const status = res.statusCode ?? 0;
-      if (status < 500) resolve();
-      else reject(new Error(`GET ${path} answered ${status}`));
+      if (status !== 400) {
+        res.resume();
+        if (status < 500) resolve();
+        else reject(failure(`GET ${path} answered ${status}`, 'answered'));
+        return;
+      }
+      // A 400 may be a TLS server's answer to plain HTTP: read what it says.
+      let body = '';
+      res.setEncoding('latin1');
+      res.on('data', (chunk: string) => (body = (body + chunk).slice(0, 512)));
+      res.on('error', () => resolve());
+      res.on('end', () => (GO_TLS_ANSWER.test(body) ? reject(new AbortError(new SpeaksTlsError(body.trim()))) : resolve()));
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} got no answer within 2 s`)));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      reject(new Error(err.code === 'ECONNREFUSED' ? `nothing listening on port ${port}` : `GET ${path} failed: ${err.code ?? err.message}`));
+    req.on('timeout', () => req.destroy(failure(`GET ${path} got no answer within 2 s`, 'other')));
+    req.on('error', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }) => {
+      if (err.code?.startsWith('HPE_') && err.rawPacket && TLS_RECORD.has(err.rawPacket[0]!)) {
+        return reject(new AbortError(new SpeaksTlsError('a TLS record')));
+      }
+      if (err.code === 'ECONNREFUSED') return reject(failure(`nothing listening on port ${port}`, 'refused'));
+      reject(failure(err.code === undefined && (err as ProbeError).kind ? err.message : `GET ${path} failed: ${err.code ?? err.message}`, (err as ProbeError).kind ?? 'other'));
     });
   });
 }

@@ -1,4 +1,7 @@
+import type { Stats } from 'node:fs';
 import path from 'node:path';
+import type { GitignoreRules } from './gitignore.js';
+import type { OwnOutput } from './own-output.js';
 
 /** Folders never worth a reload. */
 const IGNORED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules']);
@@ -38,17 +41,31 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/** What else the watcher leaves out, beyond the patterns. */
+export interface IgnoreExtras {
+  /** .gitignore files of the watched folders (gitignore.ts). */
+  gitignore?: GitignoreRules;
+  /** Files baton's own stdout and stderr are redirected to (own-output.ts). */
+  ownOutput?: readonly OwnOutput[];
+  /** Files dropped while running (a reload storm): read at every call. */
+  dropped?: ReadonlySet<string>;
+}
+
 /**
  * Builds the test chokidar calls for every path. A pattern without `/` matches any
  * path segment (like .gitignore); one with `/` matches the path relative to `cwd`
- * (or an absolute path). Watched roots themselves are never ignored.
+ * (or an absolute path). Watched roots themselves are never ignored; inside watched
+ * folders, what their .gitignore files ignore is ignored too.
  */
-export function ignoreRules(patterns: readonly string[], cwd: string, roots: readonly string[]): (file: string) => boolean {
+export function ignoreRules(patterns: readonly string[], cwd: string, roots: readonly string[], extras: IgnoreExtras = {}): (file: string, stats?: Stats) => boolean {
   const bySegment = patterns.filter((p) => !p.includes('/')).map(globToRegExp);
   const byPath = patterns.filter((p) => p.includes('/')).map((p) => globToRegExp(p.replace(/^\.\//, '').replace(/\/$/, '')));
   const rootSet = new Set(roots);
-  return (file: string): boolean => {
+  const ownPaths = new Set((extras.ownOutput ?? []).map((o) => o.path).filter((p): p is string => p !== undefined));
+  return (file: string, stats?: Stats): boolean => {
     if (rootSet.has(file)) return false;
+    if (extras.dropped?.has(file) || ownPaths.has(file)) return true;
+    if (stats && extras.ownOutput?.some((o) => o.ino === stats.ino && o.dev === stats.dev)) return true;
     const relative = path.relative(cwd, file).split(path.sep).join('/');
     const segments = relative.split('/');
     const name = segments[segments.length - 1] ?? '';
@@ -56,6 +73,7 @@ export function ignoreRules(patterns: readonly string[], cwd: string, roots: rea
     if (EDITOR_FILES.some((re) => re.test(name))) return true;
     if (bySegment.some((re) => segments.some((s) => re.test(s)))) return true;
     const absolute = file.split(path.sep).join('/');
-    return byPath.some((re) => re.test(relative) || re.test(absolute) || segments.some((_, i) => re.test(segments.slice(0, i + 1).join('/'))));
+    if (byPath.some((re) => re.test(relative) || re.test(absolute) || segments.some((_, i) => re.test(segments.slice(0, i + 1).join('/'))))) return true;
+    return extras.gitignore?.ignores(file, stats?.isDirectory()) ?? false;
   };
 }

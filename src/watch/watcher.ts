@@ -2,8 +2,11 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'chokidar';
+import path from 'node:path';
 import { BatonError } from '../errors.js';
+import { GitignoreRules } from './gitignore.js';
 import { ignoreRules } from './ignore-rules.js';
+import { ownOutputFiles } from './own-output.js';
 
 export interface WatcherOptions {
   /** Absolute files or folders. */
@@ -13,6 +16,8 @@ export interface WatcherOptions {
   debounceMs: number;
   /** Stat files on an interval instead of relying on file-system events. */
   poll: boolean;
+  /** Leave out what the watched folders' .gitignore files ignore. @default true */
+  gitignore?: boolean;
 }
 
 /** How often polling stats the watched files. */
@@ -74,6 +79,9 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   #watcher: FSWatcher | undefined;
   /** Watched roots that vanished (deleted, or their folder renamed), each with the timer looking for it. */
   readonly #vanished = new Map<string, NodeJS.Timeout>();
+  /** Files no longer watched, though their folder is (a reload storm). */
+  readonly #dropped = new Set<string>();
+  #gitignore: GitignoreRules | undefined;
   #closed = false;
 
   constructor(options: WatcherOptions) {
@@ -83,16 +91,19 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
 
   /** Checks every path exists, then resolves once the initial scan is done. */
   async start(): Promise<void> {
+    const folders: string[] = [];
     for (const file of this.#options.paths) {
       try {
-        await stat(file);
+        if ((await stat(file)).isDirectory()) folders.push(file);
       } catch {
         throw new BatonError('E_WATCH_PATH', `watch path does not exist: ${file}`, 'create it, or point --watch at an existing file or folder');
       }
     }
+    if (this.#options.gitignore !== false && folders.length > 0) this.#gitignore = new GitignoreRules(folders);
+    const extras = { gitignore: this.#gitignore, ownOutput: ownOutputFiles(), dropped: this.#dropped };
     const initial: Array<Promise<void>> = [];
     const watcher = watch([...this.#options.paths], {
-      ignored: ignoreRules(this.#options.ignore, this.#options.cwd, this.#options.paths),
+      ignored: ignoreRules(this.#options.ignore, this.#options.cwd, this.#options.paths, extras),
       ignoreInitial: false,
       atomic: true,
       usePolling: this.#options.poll,
@@ -148,8 +159,20 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
     this.#vanished.set(file, timer);
   }
 
+  /**
+   * Stops reacting to `file`, inside a watched folder, for the rest of the run (a file
+   * something keeps rewriting). A change of it still pending is dropped.
+   */
+  drop(file: string): void {
+    this.#dropped.add(file);
+    this.#pending.delete(file);
+    this.#watcher?.unwatch(file);
+  }
+
   #touched(file: string): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#dropped.has(file)) return;
+    // A .gitignore is not the gateway's: a change to it only changes what is watched.
+    if (path.basename(file) === '.gitignore' && this.#gitignore) return this.#gitignore.changed(file);
     this.#pending.add(file);
     if (this.#early) this.#early.spoiled = true;
     clearTimeout(this.#timer);
