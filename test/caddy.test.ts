@@ -78,4 +78,15 @@ describe.skipIf(!caddy)('real Caddy', () => {
     expect(h.baton.events.filter((e) => e.type === 'serving')).toHaveLength(1);
     expect((await request(url)).body).toBe('caddy one');
   });
+
+  it('a Caddy site address that turns HTTPS on is rejected as TLS on the private port, not left waiting', async () => {
+    const file = h.tmp.file('Caddyfile');
+    // `localhost:{$PORT}` is HTTPS with Caddy's internal CA; the trust store is left alone.
+    writeText(file, '{\n\tadmin off\n\tskip_install_trust\n}\nlocalhost:{$PORT} {\n\trespond "over tls"\n}\n');
+    const env = { ...process.env, XDG_CONFIG_HOME: h.tmp.file('config'), XDG_DATA_HOME: h.tmp.file('data') };
+    h.baton = BatonProcess.start(['-p', '0', '--preset', 'none', '--ready-timeout', '60000', '--', 'caddy', 'run', '--config', file, '--adapter', 'caddyfile'], { cwd: h.tmp.dir, env });
+    const rejected = await h.baton.waitFor((e) => e.type === 'rejected', { timeoutMs: 30_000 });
+    expect(rejected.reason).toMatch(/^speaks TLS \(HTTPS\) on its private port/);
+    expect(h.baton.events.some((e) => e.type === 'serving')).toBe(false);
+  });
 });

@@ -123,11 +123,14 @@ export function judgeRequest(head: HeadIn): Judged | Refusal {
   let expectContinue = false;
   let listed: string[] | undefined;
   const sent: Record<string, string> = {};
+  /** Each field's name in lower case, worked out once for both passes. */
+  const lower: string[] = new Array(fields.length >> 1);
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!;
     const value = fields[i + 1]!;
     size += name.length + value.length + 3;
-    switch (name.toLowerCase()) {
+    const key = (lower[i >> 1] = name.toLowerCase());
+    switch (key) {
       case 'host':
         hosts++;
         hostAt = i;
@@ -162,10 +165,7 @@ export function judgeRequest(head: HeadIn): Judged | Refusal {
         expectContinue = true;
         break;
       default:
-        if (FORWARDED.has(name.toLowerCase())) {
-          const key = name.toLowerCase();
-          sent[key] = sent[key] === undefined ? value : `${sent[key]}, ${value}`;
-        }
+        if (FORWARDED.has(key)) sent[key] = sent[key] === undefined ? value : `${sent[key]}, ${value}`;
     }
   }
   if (size > MAX_HEAD_BYTES) return refuse(431, `request head larger than ${MAX_HEAD_BYTES / 1024} KiB`);
@@ -197,14 +197,14 @@ export function judgeRequest(head: HeadIn): Judged | Refusal {
   let cookieAt = -1;
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!;
-    const lower = name.toLowerCase();
-    if (FORWARDED.has(lower)) continue;
-    if (HOP_BY_HOP.has(lower)) {
-      if (websocket && lower === 'upgrade') out.push(name, fields[i + 1]!);
+    const key = lower[i >> 1]!;
+    if (FORWARDED.has(key)) continue;
+    if (HOP_BY_HOP.has(key)) {
+      if (websocket && key === 'upgrade') out.push(name, fields[i + 1]!);
       continue;
     }
-    if (listed?.includes(lower)) continue;
-    if (lower === 'cookie') {
+    if (listed?.includes(key)) continue;
+    if (key === 'cookie') {
       // Repeated Cookie lines become one, joined by "; " (RFC 6265 §5.4, RFC 9113 §8.2.3), as node:http sends them.
       if (cookieAt !== -1) {
         out[cookieAt + 1] += `; ${fields[i + 1]!}`;
