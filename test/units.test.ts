@@ -4,7 +4,8 @@ import { parseCliArgs } from '../src/cli/args.js';
 import { checkProgram, fillPort } from '../src/lifecycle/command.js';
 import { BatonError } from '../src/errors.js';
 import type { BatonEvent } from '../src/events.js';
-import { looksLikePortClash } from '../src/lifecycle/gateway-process.js';
+import { looksLikePortClash, portClash } from '../src/lifecycle/gateway-process.js';
+import { StormDetector } from '../src/watch/storm.js';
 import { globToRegExp, ignoreRules } from '../src/watch/ignore-rules.js';
 import { findConfigFile, resolveOptions } from '../src/options.js';
 import { LineTail, MAX_LINE, onLines } from '../src/lifecycle/output-lines.js';
@@ -47,6 +48,32 @@ describe('command helpers', () => {
     expect(looksLikePortClash(['listen tcp :40001: bind: address already in use'], 4000)).toBe(false);
     expect(looksLikePortClash(["  code: 'EADDRINUSE',", '  errno: -98,', "  address: '127.0.0.1',", '  port: 4000'], 4000)).toBe(true);
     expect(looksLikePortClash(['ERROR parsing the configuration file'], 4000)).toBe(false);
+  });
+});
+
+describe('port clashes', () => {
+  it('decides by the port on the clash line, not a port printed near it', () => {
+    const lines = ['serving on :4000', 'listen tcp :9090: bind: address already in use'];
+    expect(portClash(lines, 4000)).toEqual({ line: 'listen tcp :9090: bind: address already in use', port: 9090, own: false });
+    expect(portClash(['2026/12/01 12:34:56 listen tcp :9090: bind: address already in use'], 9090)?.own).toBe(true);
+    expect(portClash(['2026/12/01 12:34:56 listen tcp :9090: bind: address already in use'], 4000)?.port).toBe(9090);
+    expect(portClash(['all good'], 4000)).toBeUndefined();
+  });
+});
+
+describe('storm detector', () => {
+  it('counts changes that land while a reload settles, five within ten seconds, each file once', () => {
+    const storms = new StormDetector();
+    for (let i = 0; i < 4; i++) expect(storms.changed(['/a'], i * 1000, true)).toEqual([]);
+    expect(storms.changed(['/a'], 4000, false)).toEqual([]); // a save after the gateway settled does not count
+    expect(storms.changed(['/a', '/b'], 4500, true)).toEqual(['/a']);
+    expect(storms.changed(['/a'], 4600, true)).toEqual([]); // reported once
+  });
+
+  it('forgets changes older than ten seconds', () => {
+    const storms = new StormDetector();
+    for (const at of [0, 3000, 6000, 9000, 10_500]) expect(storms.changed(['/a'], at, true)).toEqual([]);
+    expect(storms.changed(['/a'], 11_000, true)).toEqual(['/a']);
   });
 });
 

@@ -12,7 +12,7 @@ import { SpeaksTlsError, waitHealthy, type ProbeFailure } from './health.js';
 import { resolveOptions, type BatonOptions, type ResolvedOptions } from '../options.js';
 import { Router } from '../proxy/router.js';
 import { shellQuote } from '../presets/preset.js';
-import { STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
+import { SETTLING_MS, STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
 import { ConfigWatcher } from '../watch/watcher.js';
 
 /** A gateway process together with the proxy's view of it. */
@@ -80,6 +80,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #closing: Promise<void> | undefined;
   #url = '';
   readonly #storms = new StormDetector();
+  /** When the last generation was promoted (Date.now()). */
+  #promotedAt = 0;
 
   constructor(options: BatonOptions) {
     super();
@@ -263,15 +265,17 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   }
 
   /**
-   * A file that keeps causing reloads while nothing gets promoted is being rewritten by
-   * something (a log, output the gateway writes at start), not saved by a person. Inside
-   * a watched folder it is dropped, so the next instance can be served; a file named with
-   * --watch is only warned about.
+   * A file that keeps changing while the reload it caused is still settling is being
+   * rewritten by something (a log, output the gateway writes at start), not saved by a
+   * person (watch/storm.ts). Inside a watched folder it is dropped, so the next instance
+   * can be served; a file named with --watch is only warned about.
    */
   #noticeStorms(files: readonly string[]): void {
-    for (const file of this.#storms.changed(files, Date.now())) {
+    const now = Date.now();
+    const settling = this.#transitions !== undefined || now - this.#promotedAt < SETTLING_MS;
+    for (const file of this.#storms.changed(files, now, settling)) {
       const shown = path.relative(this.options.cwd, file) || file;
-      const what = `${shown} caused ${STORM_CHANGES} reloads in ${STORM_WINDOW_MS / 1000} s and no generation was promoted`;
+      const what = `${shown} changed ${STORM_CHANGES} times in ${STORM_WINDOW_MS / 1000} s, each time while a new generation was starting`;
       if (this.options.watch.includes(file)) {
         this.#emit({ type: 'warning', message: `${what}: saves come faster than the gateway starts, or something rewrites it; raise --debounce, or stop what rewrites it` });
         continue;
@@ -355,7 +359,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const previous = this.#serving;
     const instance: Instance = { process, generation: new Generation(process.generation, process.port), servingSince: Date.now() };
     this.#serving = instance;
-    this.#storms.promoted();
+    this.#promotedAt = Date.now();
     this.#router.promote(instance.generation);
     this.#emit({ type: 'serving', gen: process.generation, ms });
     void process.exited.then(() => this.#onExit(instance));
