@@ -63,15 +63,27 @@ describe('port clashes', () => {
 
 describe('storm detector', () => {
   it('counts changes that land while a reload settles, five within ten seconds, each file once', () => {
-    const storms = new StormDetector();
+    const storms = new StormDetector([]);
     for (let i = 0; i < 4; i++) expect(storms.changed(['/a'], i * 1000, true)).toEqual([]);
     expect(storms.changed(['/a'], 4000, false)).toEqual([]); // a save after the gateway settled does not count
     expect(storms.changed(['/a', '/b'], 4500, true)).toEqual(['/a']);
     expect(storms.changed(['/a'], 4600, true)).toEqual([]); // reported once
   });
 
+  it('a change just after a promotion counts; a file named with --watch only while nothing is promoted', () => {
+    const storms = new StormDetector(['/root']);
+    storms.promoted(1000);
+    expect(storms.changed(['/a'], 1100, false)).toEqual([]);
+    for (const at of [1200, 1300, 1400]) storms.changed(['/a', '/root'], at, true);
+    expect(storms.changed(['/a', '/root'], 1500, true)).toEqual(['/a']); // /a: five in the settling windows
+    storms.promoted(1600);
+    // /root reaches five at 2000, but a promotion (1600) came after its first: its saves are being served.
+    for (const at of [2000, 2100, 2200, 2300]) expect(storms.changed(['/root'], at, true)).toEqual([]);
+    expect(storms.changed(['/root'], 2400, true)).toEqual(['/root']); // five with nothing promoted since the first
+  });
+
   it('forgets changes older than ten seconds', () => {
-    const storms = new StormDetector();
+    const storms = new StormDetector([]);
     for (const at of [0, 3000, 6000, 9000, 10_500]) expect(storms.changed(['/a'], at, true)).toEqual([]);
     expect(storms.changed(['/a'], 11_000, true)).toEqual(['/a']);
   });

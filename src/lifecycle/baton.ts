@@ -12,7 +12,7 @@ import { SpeaksTlsError, waitHealthy, type ProbeFailure } from './health.js';
 import { resolveOptions, type BatonOptions, type ResolvedOptions } from '../options.js';
 import { Router } from '../proxy/router.js';
 import { shellQuote } from '../presets/preset.js';
-import { SETTLING_MS, STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
+import { STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
 import { ConfigWatcher } from '../watch/watcher.js';
 
 /** A gateway process together with the proxy's view of it. */
@@ -79,14 +79,13 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #restartTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #url = '';
-  readonly #storms = new StormDetector();
-  /** When the last generation was promoted (Date.now()). */
-  #promotedAt = 0;
+  readonly #storms: StormDetector;
 
   constructor(options: BatonOptions) {
     super();
     this.options = resolveOptions(options);
     this.#router = new Router(this.options.readyTimeout);
+    this.#storms = new StormDetector(this.options.watch);
     this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router, fastPath: this.options.fastPath });
     this.#watcher = new ConfigWatcher({
       paths: this.options.watch,
@@ -271,9 +270,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
    * can be served; a file named with --watch is only warned about.
    */
   #noticeStorms(files: readonly string[]): void {
-    const now = Date.now();
-    const settling = this.#transitions !== undefined || now - this.#promotedAt < SETTLING_MS;
-    for (const file of this.#storms.changed(files, now, settling)) {
+    for (const file of this.#storms.changed(files, Date.now(), this.#transitions !== undefined)) {
       const shown = path.relative(this.options.cwd, file) || file;
       const what = `${shown} changed ${STORM_CHANGES} times in ${STORM_WINDOW_MS / 1000} s, each time while a new generation was starting`;
       if (this.options.watch.includes(file)) {
@@ -359,7 +356,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const previous = this.#serving;
     const instance: Instance = { process, generation: new Generation(process.generation, process.port), servingSince: Date.now() };
     this.#serving = instance;
-    this.#promotedAt = Date.now();
+    this.#storms.promoted(Date.now());
     this.#router.promote(instance.generation);
     this.#emit({ type: 'serving', gen: process.generation, ms });
     void process.exited.then(() => this.#onExit(instance));
