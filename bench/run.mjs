@@ -8,27 +8,33 @@
 //   npm run bench -- --only overhead,compare
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { compare } from './compare.mjs';
+import { compare } from '../dist/tools/compare.js';
 import { overheadScenario } from './overhead.mjs';
 import { reloadScenario } from './reload.mjs';
 import { flag, FIXTURE, installed, isLong, printMachine, ROOT, tempDir } from './lib/util.mjs';
 
-/** The default comparison: Caddy without vs with an access log; an A/A run of the fixture without Caddy. */
+/** Where `baton compare` prints, inside the bench: results to stdout, warnings to stderr. */
+const io = { log: (text) => console.log(text), warn: (text) => console.error(text) };
+
+/**
+ * The default comparison (`baton compare`'s own code): Caddy without vs with an access
+ * log; an A/A run of the fixture without Caddy. Results go to bench/results/compare.*.
+ */
 function compareScenario(argv) {
   const long = isLong(argv);
-  const timing = { pairs: long ? 6 : 3, seconds: long ? 10 : 2 };
+  const timing = { pairs: long ? 6 : 3, seconds: long ? 10 : 2, out: path.join(ROOT, 'bench/results') };
   if (installed('caddy')) {
     return compare({
       a: path.join(ROOT, 'bench/configs/caddy-a.Caddyfile'),
       b: path.join(ROOT, 'bench/configs/caddy-b.Caddyfile'),
       command: ['caddy', 'run', '--config', '{config}', '--adapter', 'caddyfile'],
       ...timing,
-    });
+    }, io);
   }
   console.log('SKIPPED the Caddy access-log comparison: caddy is not installed (apt-get install caddy); running an A/A comparison of the fixture gateway instead');
   const dir = tempDir();
   for (const side of ['a', 'b']) writeFileSync(path.join(dir, `${side}.json`), JSON.stringify({ version: side }));
-  return compare({ a: path.join(dir, 'a.json'), b: path.join(dir, 'b.json'), command: ['node', FIXTURE, '{config}'], ...timing });
+  return compare({ a: path.join(dir, 'a.json'), b: path.join(dir, 'b.json'), command: ['node', FIXTURE, '{config}'], ...timing }, io);
 }
 
 const SCENARIOS = { overhead: overheadScenario, reload: reloadScenario, compare: compareScenario };

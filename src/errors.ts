@@ -17,10 +17,12 @@ export type BatonErrorCode =
   /** The config file is missing (when named), not JSON, or does not match the schema. Exit code 2. */
   | 'E_CONFIG_FILE'
   /** Binding the public address failed for another reason. Exit code 1. */
-  | 'E_LISTEN';
+  | 'E_LISTEN'
+  /** A gateway that `baton compare` or `baton bench reload` started never answered (its output follows). Exit code 1. */
+  | 'E_GATEWAY_START';
 
 /** Every code, for docs and tools; the compiler checks it matches the union. */
-export const ERROR_CODES = ['E_USAGE', 'E_PORT_IN_USE', 'E_WATCH_PATH', 'E_GATEWAY_NOT_FOUND', 'E_CHECK_NOT_FOUND', 'E_CONFIG_FILE', 'E_LISTEN'] as const satisfies readonly BatonErrorCode[];
+export const ERROR_CODES = ['E_USAGE', 'E_PORT_IN_USE', 'E_WATCH_PATH', 'E_GATEWAY_NOT_FOUND', 'E_CHECK_NOT_FOUND', 'E_CONFIG_FILE', 'E_LISTEN', 'E_GATEWAY_START'] as const satisfies readonly BatonErrorCode[];
 type MissingCode = Exclude<BatonErrorCode, (typeof ERROR_CODES)[number]>;
 /** Fails to compile when a code is added to the union but not to ERROR_CODES. */
 export const ERROR_CODES_COMPLETE: MissingCode extends never ? true : MissingCode = true;

@@ -64,43 +64,8 @@ export function tempDir(prefix = 'baton-bench-') {
   return dir;
 }
 
-/** Percentile (0..100) of an unsorted array of numbers, nearest-rank. */
-export function percentile(values, p) {
-  if (values.length === 0) return NaN;
-  const sorted = Float64Array.from(values).sort();
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
-}
-
-export function mean(values) {
-  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-/** Largest and smallest of a list of any length (spreading a long list into Math.max overflows the stack). */
-export const maxOf = (list) => list.reduce((a, b) => (b > a ? b : a), -Infinity);
-export const minOf = (list) => list.reduce((a, b) => (b < a ? b : a), Infinity);
-
-export function median(values) {
-  return percentile(values, 50);
-}
-
-export function stddev(values) {
-  if (values.length < 2) return 0;
-  const m = mean(values);
-  return Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / (values.length - 1));
-}
-
-/** Fixed decimals, keeping NaN/undefined visible as "—". */
-export function fmt(value, digits = 0) {
-  if (value === undefined || value === null || Number.isNaN(value)) return '—';
-  return Number(value).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-/** A markdown table from a header row and rows of cells. */
-export function table(header, rows) {
-  const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
-}
+// Statistics and tables are the shipped package's (src/tools/stats.ts).
+export { fmt, maxOf, mean, median, minOf, percentile, stddev, table } from '../../dist/tools/stats.js';
 
 /** Writes bench/results/<name>.json (and .svg when given); returns the paths. */
 export function writeResults(name, json, svg) {

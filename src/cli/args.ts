@@ -49,6 +49,10 @@ Keys while running in a terminal: r reloads. Signals: SIGHUP reloads; SIGINT/SIG
 shut down gracefully, a second one stops at once.
 Exit codes: 0 clean shutdown, 1 fatal runtime error, 2 usage error.
 
+Commands (each has --help):
+  baton compare --a <config> --b <config> -- <gateway command with {config}>
+  baton bench reload [baton flags] -- <gateway command>
+
 ${presetHelp()}
 
 Examples:

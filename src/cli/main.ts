@@ -19,6 +19,24 @@ function fail(err: unknown): number {
   return 1;
 }
 
+/** `baton compare …`, `baton bench reload …`, or a run (`baton [run] [options] -- <command>`). */
+async function dispatch(argv: readonly string[]): Promise<number> {
+  try {
+    switch (argv[0]) {
+      case 'compare':
+        return await (await import('./commands/compare.js')).runCompare(argv.slice(1));
+      case 'bench':
+        return await (await import('./commands/bench-reload.js')).runBench(argv.slice(1));
+      case 'run':
+        return await main(argv.slice(1));
+      default:
+        return await main(argv);
+    }
+  } catch (err) {
+    return fail(err);
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let args: CliArgs;
   try {
@@ -90,6 +108,6 @@ process.on('unhandledRejection', (err) => {
   process.exit(fail(err));
 });
 
-const code = await main(process.argv.slice(2));
+const code = await dispatch(process.argv.slice(2));
 restoreTerminal();
 process.exit(code);
