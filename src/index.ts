@@ -2,7 +2,7 @@
  * baton's public API. The CLI is a thin user of it:
  *
  * ```ts
- * import { Baton, createReporter } from 'baton';
+ * import { Baton, createReporter } from 'baton-reload';
  * const baton = new Baton({ command: ['caddy', 'run', '--config', 'Caddyfile'], port: 8080 });
  * baton.on('event', createReporter({ json: false, quiet: false, cwd: process.cwd() }));
  * await baton.start();

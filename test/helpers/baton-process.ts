@@ -24,8 +24,9 @@ export class BatonProcess {
   readonly exited: Promise<ExitResult>;
   #listeners = new Set<() => void>();
 
-  private constructor(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, detached = false) {
-    this.child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached });
+  private constructor(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, detached = false, bin?: string) {
+    const [file, argv] = bin ? [bin, [...args]] : [process.execPath, [CLI, ...args]];
+    this.child = spawn(file, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached });
     let partial = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdout += chunk;
@@ -47,9 +48,9 @@ export class BatonProcess {
     return new BatonProcess(['--json', ...args], options.cwd ?? ROOT, options.env ?? process.env, options.detached);
   }
 
-  /** Starts the CLI with exactly these args (no --json added). */
-  static raw(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): BatonProcess {
-    return new BatonProcess(args, options.cwd ?? ROOT, options.env ?? process.env);
+  /** Starts the CLI with exactly these args (no --json added); `bin`: another copy of the command (an installed one). */
+  static raw(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; bin?: string } = {}): BatonProcess {
+    return new BatonProcess(args, options.cwd ?? ROOT, options.env ?? process.env, false, options.bin);
   }
 
   /** Resolves with the first event (from index `from`) matching `match`. */
