@@ -14,6 +14,10 @@ export type BatonErrorCode =
   | 'E_GATEWAY_NOT_FOUND'
   /** The `--check` program is not on PATH / not a file. Exit code 2. */
   | 'E_CHECK_NOT_FOUND'
+  /** The gateway or `--check` program is a file without execute permission. Exit code 2. */
+  | 'E_NOT_EXECUTABLE'
+  /** The config file the gateway command names (`-c FILE`, `--config FILE`) does not exist. Exit code 2. */
+  | 'E_GATEWAY_CONFIG'
   /** The config file is missing (when named), not JSON, or does not match the schema. Exit code 2. */
   | 'E_CONFIG_FILE'
   /** Binding the public address failed for another reason. Exit code 1. */
@@ -22,7 +26,7 @@ export type BatonErrorCode =
   | 'E_GATEWAY_START';
 
 /** Every code, for docs and tools; the compiler checks it matches the union. */
-export const ERROR_CODES = ['E_USAGE', 'E_PORT_IN_USE', 'E_WATCH_PATH', 'E_GATEWAY_NOT_FOUND', 'E_CHECK_NOT_FOUND', 'E_CONFIG_FILE', 'E_LISTEN', 'E_GATEWAY_START'] as const satisfies readonly BatonErrorCode[];
+export const ERROR_CODES = ['E_USAGE', 'E_PORT_IN_USE', 'E_WATCH_PATH', 'E_GATEWAY_NOT_FOUND', 'E_CHECK_NOT_FOUND', 'E_NOT_EXECUTABLE', 'E_GATEWAY_CONFIG', 'E_CONFIG_FILE', 'E_LISTEN', 'E_GATEWAY_START'] as const satisfies readonly BatonErrorCode[];
 type MissingCode = Exclude<BatonErrorCode, (typeof ERROR_CODES)[number]>;
 /** Fails to compile when a code is added to the union but not to ERROR_CODES. */
 export const ERROR_CODES_COMPLETE: MissingCode extends never ? true : MissingCode = true;
@@ -32,6 +36,8 @@ const USAGE_CODES: ReadonlySet<BatonErrorCode> = new Set([
   'E_WATCH_PATH',
   'E_GATEWAY_NOT_FOUND',
   'E_CHECK_NOT_FOUND',
+  'E_NOT_EXECUTABLE',
+  'E_GATEWAY_CONFIG',
   'E_CONFIG_FILE',
 ]);
 

@@ -37,6 +37,11 @@ export type BatonEvent =
     }
   | { type: 'crashed'; gen: number; reason: string; output: string[]; restartInMs: number | undefined }
   | { type: 'shutdown'; signal: string | undefined }
+  | {
+      type: 'killed';
+      /** The gateway instances stopped at once with SIGKILL (each with its process group), by a second signal or `destroy()`. */
+      processes: Array<{ gen: number; pid: number | undefined }>;
+    }
   | { type: 'closed' }
   | {
       type: 'warning';
@@ -63,6 +68,7 @@ export const EVENT_TYPES = [
   'stopped',
   'crashed',
   'shutdown',
+  'killed',
   'closed',
   'warning',
 ] as const satisfies readonly BatonEventType[];

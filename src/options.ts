@@ -74,6 +74,8 @@ export interface ResolvedOptions {
   fastPath: boolean;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** The config file the gateway command names (`-c FILE`), absolute, when baton watches it. */
+  commandConfig: string | undefined;
   /** The preset applied, if any. */
   preset: PresetName | undefined;
   /** What the preset filled in, for the start-up report. */
@@ -108,14 +110,16 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
   if (!health.startsWith('/')) {
     throw usageError(`--health must be a path starting with /, got "${health}"`, 'e.g. --health /__health');
   }
-  const watch = options.watch?.length ? options.watch : given.watch?.length ? given.watch : [findConfigFile(command) ?? '.'];
+  const named = findConfigFile(command);
+  const watch = (options.watch?.length ? options.watch : given.watch?.length ? given.watch : [named ?? '.']).map((p) => path.resolve(cwd, p));
+  const commandConfig = named === undefined ? undefined : watch.find((p) => p === path.resolve(cwd, named));
   // An explicit empty --check turns a preset's check off.
   const check = options.check !== undefined ? options.check.trim() || undefined : given.check;
   return {
     command,
     port,
     host: options.host ?? DEFAULTS.host,
-    watch: watch.map((p) => path.resolve(cwd, p)),
+    watch,
     ignore: [...(options.ignore ?? []), ...(given.ignore ?? [])],
     gitignore: options.gitignore ?? true,
     health,
@@ -128,6 +132,7 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     fastPath: options.fastPath ?? true,
     cwd,
     env,
+    commandConfig,
     preset: preset?.name,
     presetApplied: applied,
     warnings: given.warnings ?? [],

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
@@ -10,6 +11,7 @@ beforeAll(() => {
   tmp = tempDir();
   config = tmp.file('gateway.json');
   writeConfig(config, { version: 'v1' });
+  writeFileSync(tmp.file('run.sh'), '#!/bin/sh\nexec node "$@"\n', { mode: 0o644 });
 });
 afterAll(() => tmp.remove());
 
@@ -52,7 +54,13 @@ const cases: Array<{ name: string; args: () => string[]; code: number; message: 
     name: 'config file named in the command that does not exist',
     args: () => ['-p', '0', '--', 'node', FIXTURE, '-c', tmp.file('nope.json')],
     code: 2,
-    message: /^baton: watch path does not exist: .*nope\.json/,
+    message: /^baton: the config file the gateway command names does not exist: .*nope\.json — create it, or fix the path after -c\/--config in the command/,
+  },
+  {
+    name: 'a gateway script that exists but is not executable',
+    args: () => ['-p', '0', '-w', config, '--', tmp.file('run.sh')],
+    code: 2,
+    message: /^baton: gateway program is not executable: .*run\.sh — make it executable \(chmod \+x .*run\.sh\), or run it through its interpreter/,
   },
   { name: 'gateway program not found', args: () => ['-p', '0', '-w', config, '--', 'no-such-gateway-xyz', 'run'], code: 2, message: /^baton: gateway program not found: no-such-gateway-xyz — install it, put it on PATH/ },
   { name: 'gateway path not found', args: () => ['-p', '0', '-w', config, '--', './bin/nope', 'run'], code: 2, message: /^baton: gateway program not found: \.\/bin\/nope/ },

@@ -61,7 +61,9 @@ describe('baton.config.json', () => {
     ['a number out of range', { readyTimeout: 0 }, /key "readyTimeout" must be a whole number from 1 to 2147483647, got 0/],
     ['a wrong array', { watch: 'gateway.json' }, /key "watch" must be an array of strings, got "gateway.json"/],
     ['an unknown preset', { preset: 'nginx' }, /key "preset" must be one of auto, krakend, caddy, none, got "nginx"/],
-    ['an unknown key', { prot: 8080 }, /^baton: config file .*baton\.config\.json has an unknown key "prot" — known keys: command, port, host/],
+    ['an unknown key close to a known one', { prot: 8080 }, /^baton: config file .*baton\.config\.json has an unknown key "prot" — did you mean "port"\? known keys: command, port, host/],
+    ['an unknown key near none', { zzzzzzzz: 1 }, /^baton: config file .*baton\.config\.json has an unknown key "zzzzzzzz" — known keys: command, port, host/],
+    ['a key in the wrong case', { readytimeout: 5000 }, /has an unknown key "readytimeout" — did you mean "readyTimeout"\?/],
     ['broken JSON', '{ "port": ', /^baton: config file .*baton\.config\.json is not valid JSON \(.+\) — fix the syntax/],
     ['not an object', '[1, 2]', /must hold a JSON object/],
   ];

@@ -6,6 +6,8 @@ import { configSchema } from '../src/cli/config-file.js';
 import { ERROR_CODES } from '../src/errors.js';
 import { EVENT_TYPES } from '../src/events.js';
 import { PRESET_SUMMARY } from '../src/presets/index.js';
+import { resolveOptions } from '../src/options.js';
+import { isRefusal, judgeRequest } from '../src/proxy/edge/request-rules.js';
 import { ROOT } from './helpers/baton-process.js';
 
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
@@ -89,5 +91,38 @@ describe('configuration and presets docs match the code', () => {
     for (const code of ERROR_CODES) {
       expect(doc, code).toContain(code);
     }
+  });
+});
+
+describe('the docs agree with each other and with the code', () => {
+  /** The `baton … docker run … krakend.json` command in a text, continuation lines joined. */
+  const dockerCommand = (text: string): string => {
+    const joined = text.replace(/\\\n\s*/g, ' ').replace(/[ \t]+/g, ' ');
+    const match = /baton [^`\n]*?-- docker run [^`\n]*?krakend\.json/.exec(joined);
+    expect(match, 'a docker run command').not.toBeNull();
+    return match![0].replace(/\s+/g, ' ');
+  };
+
+  it('the Docker recipe is the same command in the README, docs/krakend.md and run.sh', () => {
+    const fromRunSh = dockerCommand(read('examples/krakend/docker-host/run.sh'));
+    expect(dockerCommand(read('README.md'))).toBe(fromRunSh);
+    expect(dockerCommand(read('docs/krakend.md'))).toBe(fromRunSh);
+    expect(dockerCommand(read('examples/krakend/docker-host/README.md'))).toBe(fromRunSh);
+  });
+
+  it('the README names every X-Forwarded-* field the edge adds', () => {
+    const judged = judgeRequest({ method: 'GET', target: '/', version: '1.1', fields: ['Host', 'h'], remoteAddress: '10.0.0.1', localAuthority: '127.0.0.1:8080' });
+    const added = isRefusal(judged) ? [] : judged.fields.filter((_, i) => i % 2 === 0).filter((name) => name.startsWith('x-forwarded-'));
+    expect(added).toHaveLength(4);
+    const readme = read('README.md');
+    for (const name of added) expect(readme.toLowerCase(), name).toContain(`\`${name}\``);
+  });
+
+  it('docs/cli.md states the duration range the code enforces', () => {
+    expect(() => resolveOptions({ command: ['x'], readyTimeout: 0 })).toThrow(/from 1 to 2147483647/);
+    expect(() => resolveOptions({ command: ['x'], debounce: 2 ** 31 })).toThrow(/from 0 to 2147483647/);
+    const cli = read('docs/cli.md');
+    expect(cli).toContain('`--ready-timeout` from 1 to 2147483647 ms');
+    expect(cli).toContain('`--drain-timeout`, `--stop-timeout` and `--debounce` from 0 to 2147483647 ms');
   });
 });

@@ -40,6 +40,9 @@ describe('shutdown', () => {
     const exit = await h.baton.exited;
     expect(exit.code).toBe(1);
     expect(h.baton.gatewayPids().filter(isAlive)).toEqual([]);
+    // It says what it killed.
+    const killed = h.baton.events.find((e) => e.type === 'killed');
+    expect(killed?.processes).toEqual([{ gen: 1, pid: h.baton.gatewayPids()[0] }]);
   });
 
   it('SIGTERM while the first instance is still starting exits 0 with nothing left', async () => {

@@ -192,6 +192,12 @@ describe('CLI arguments', () => {
 });
 
 describe('reporter', () => {
+  it('names what a second signal killed', () => {
+    expect(formatEvent({ type: 'killed', processes: [{ gen: 2, pid: 41 }, { gen: 3, pid: 57 }] }, '/')).toBe('baton  stopped at once: killed gen 2 (pid 41) and gen 3 (pid 57) with their process groups');
+    expect(formatEvent({ type: 'killed', processes: [{ gen: 1, pid: 9 }] }, '/')).toBe('baton  stopped at once: killed gen 1 (pid 9) with its process group');
+    expect(formatEvent({ type: 'killed', processes: [] }, '/')).toBe('baton  stopped at once: no gateway was running');
+  });
+
   const all: BatonEvent[] = [
     { type: 'listening', url: 'http://127.0.0.1:8080', port: 8080, command: ['gw'], watch: ['/p/k.json'] },
     { type: 'preset', name: 'krakend', applied: ['health: /__health'] },

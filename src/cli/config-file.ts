@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import leven from 'leven';
 import { BatonError } from '../errors.js';
 
 /** The file name baton looks for in the working folder. */
@@ -62,7 +63,9 @@ function validate(file: string, config: Record<string, unknown>): ConfigValues {
   for (const [key, value] of Object.entries(config)) {
     const schema = properties[key];
     if (!schema) {
-      throw configError(file, `has an unknown key "${key}"`, `known keys: ${Object.keys(properties).filter((k) => k !== '$schema').join(', ')}`);
+      const known = Object.keys(properties).filter((k) => k !== '$schema');
+      const near = closest(key, known);
+      throw configError(file, `has an unknown key "${key}"`, `${near ? `did you mean "${near}"? ` : ''}known keys: ${known.join(', ')}`);
     }
     const problem = check(value, schema);
     if (problem) throw configError(file, `key "${key}" must be ${problem}, got ${JSON.stringify(value)}`, 'see schema/baton.config.schema.json or docs/configuration.md');
@@ -93,6 +96,17 @@ function check(value: unknown, schema: PropertySchema): string | undefined {
       return value.length < (schema.minItems ?? 0) ? what : undefined;
     }
   }
+}
+
+/** The known key nearest `key` (case aside), when it is near enough to be a slip: as commander suggests flags. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const distance = leven(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
 function configError(file: string, problem: string, hint: string): BatonError {

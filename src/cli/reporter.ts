@@ -73,6 +73,12 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     }
     case 'shutdown':
       return `baton  shutting down${event.signal ? ` (${event.signal})` : ''}: finishing in-flight requests — send it again to stop at once`;
+    case 'killed': {
+      if (event.processes.length === 0) return 'baton  stopped at once: no gateway was running';
+      const killed = event.processes.map((p) => `gen ${p.gen}${p.pid === undefined ? '' : ` (pid ${p.pid})`}`);
+      const list = killed.length === 1 ? killed[0]! : `${killed.slice(0, -1).join(', ')} and ${killed[killed.length - 1]!}`;
+      return `baton  stopped at once: killed ${list} with ${killed.length === 1 ? 'its process group' : 'their process groups'}`;
+    }
     case 'closed':
       return 'baton  stopped';
     case 'warning':

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
 import { runCheck } from './check.js';
-import { checkProgram, resolveProgram } from './command.js';
+import { checkProgram, requireProgram } from './command.js';
 import { BatonError } from '../errors.js';
 import type { BatonEvent, ReloadReason } from '../events.js';
 import { FrontServer } from '../proxy/front-server.js';
@@ -118,12 +119,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   /** Validates the programs and watch paths, binds the public port, then starts generation 1. */
   async start(): Promise<{ url: string; port: number }> {
     const { command, cwd, env, check } = this.options;
-    if (!resolveProgram(command[0]!, cwd, env)) {
-      throw new BatonError('E_GATEWAY_NOT_FOUND', `gateway program not found: ${command[0]}`, 'install it, put it on PATH, or give its path after --');
-    }
+    requireProgram(command[0]!, cwd, env, 'gateway');
     const checker = check === undefined ? undefined : checkProgram(check);
-    if (checker !== undefined && !resolveProgram(checker, cwd, env)) {
-      throw new BatonError('E_CHECK_NOT_FOUND', `--check program not found: ${checker}`, 'install it, put it on PATH, or fix the --check command');
+    if (checker !== undefined) requireProgram(checker, cwd, env, 'check');
+    const named = this.options.commandConfig;
+    if (named !== undefined && !existsSync(named)) {
+      throw new BatonError('E_GATEWAY_CONFIG', `the config file the gateway command names does not exist: ${named}`, 'create it, or fix the path after -c/--config in the command (baton watches that file)');
     }
     await this.#watcher.start();
     let bound: { url: string; port: number };
@@ -154,12 +155,15 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     return this.#closing;
   }
 
-  /** Hard: kill every instance and cut every connection now. */
+  /** Hard: kill every instance and cut every connection now; a `killed` event names what was killed. */
   async destroy(): Promise<void> {
     this.#closing ??= Promise.resolve();
     clearTimeout(this.#restartTimer);
     this.#candidateAbort?.abort();
     const all = [this.#candidate, this.#serving?.process, ...[...this.#retiring].map((i) => i.process)];
+    const alive = all.filter((p): p is GatewayProcess => p !== undefined && p.alive);
+    // Only once running: a start that failed (a port in use, say) has nothing to report here.
+    if (this.#url) this.#emit({ type: 'killed', processes: alive.map((p) => ({ gen: p.generation, pid: p.pid })) });
     await Promise.allSettled([...all.map((p) => p?.destroy()), this.#front.destroy(), this.#watcher.close()]);
     this.#serving?.generation.destroy();
     for (const inst of this.#retiring) inst.generation.destroy();

@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
+import { BatonError } from '../errors.js';
 
 /** Replaces every `{port}` in the gateway command with the instance's private port. */
 export function fillPort(command: readonly string[], port: number): string[] {
@@ -11,21 +12,51 @@ export function fillPort(command: readonly string[], port: number): string[] {
  * anything else is looked up on PATH. Returns undefined when nothing executable is found.
  */
 export function resolveProgram(program: string, cwd: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (program.includes('/')) {
-    const full = path.resolve(cwd, program);
-    return isExecutableFile(full) ? full : undefined;
-  }
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const full = path.join(path.resolve(cwd, dir), program);
-    if (isExecutableFile(full)) return full;
-  }
-  return undefined;
+  const found = lookUp(program, cwd, env);
+  return found.executable ? found.file : undefined;
 }
 
-function isExecutableFile(file: string): boolean {
+/** The program's file, or why there is none: not found, or found but not executable. */
+function lookUp(program: string, cwd: string, env: NodeJS.ProcessEnv): { file: string; executable: true } | { file: undefined; executable: false; notExecutable: string | undefined } {
+  const candidates = program.includes('/')
+    ? [path.resolve(cwd, program)]
+    : (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(path.resolve(cwd, dir), program));
+  let notExecutable: string | undefined;
+  for (const file of candidates) {
+    if (!isFile(file)) continue;
+    if (isExecutable(file)) return { file, executable: true };
+    notExecutable ??= file;
+  }
+  return { file: undefined, executable: false, notExecutable };
+}
+
+/**
+ * The program's path, or a usage error saying why it cannot run: not found
+ * (E_GATEWAY_NOT_FOUND, E_CHECK_NOT_FOUND), or a file without execute permission
+ * (E_NOT_EXECUTABLE), with what to do about each.
+ */
+export function requireProgram(program: string, cwd: string, env: NodeJS.ProcessEnv, role: 'gateway' | 'check'): string {
+  const found = lookUp(program, cwd, env);
+  if (found.executable) return found.file;
+  const what = role === 'gateway' ? 'gateway program' : '--check program';
+  if (found.notExecutable) {
+    const shown = program.includes('/') ? program : found.notExecutable;
+    throw new BatonError('E_NOT_EXECUTABLE', `${what} is not executable: ${shown}`, `make it executable (chmod +x ${shown}), or run it through its interpreter (e.g. sh ${shown}, node ${shown})`);
+  }
+  if (role === 'gateway') throw new BatonError('E_GATEWAY_NOT_FOUND', `gateway program not found: ${program}`, 'install it, put it on PATH, or give its path after --');
+  throw new BatonError('E_CHECK_NOT_FOUND', `--check program not found: ${program}`, 'install it, put it on PATH, or fix the --check command');
+}
+
+function isFile(file: string): boolean {
   try {
-    if (!statSync(file).isFile()) return false;
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
     accessSync(file, constants.X_OK);
     return true;
   } catch {

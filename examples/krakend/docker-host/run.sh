@@ -9,9 +9,9 @@ cd "${1:-$(dirname "$0")/..}"
 
 # The label lets you find containers a SIGKILL left behind:
 #   docker ps -q --filter label=baton.generation | xargs -r docker stop
-exec baton --preset krakend --stop-timeout 20000 -- \
+exec baton --stop-timeout 20000 -- \
   docker run --rm --init \
     --label baton.generation \
-    -p "127.0.0.1:{port}:8080" \
+    -p 127.0.0.1:{port}:8080 \
     -v "$PWD:/etc/krakend" \
     devopsfaith/krakend run -c krakend.json

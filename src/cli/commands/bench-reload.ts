@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { BatonError, usageError } from '../../errors.js';
-import { resolveProgram } from '../../lifecycle/command.js';
+import { requireProgram } from '../../lifecycle/command.js';
 import { findConfigFile } from '../../options.js';
 import { Progress } from '../../tools/progress.js';
 import { reloadBench, type ReloadBenchOptions, type ReloadTrigger } from '../../tools/reload-bench.js';
@@ -48,7 +48,7 @@ export function parseBenchReload(argv: readonly string[], cwd: string): { option
   if (unknown.some((a) => a === '-p' || a === '--port' || a.startsWith('--port='))) throw usageError('--port is the bench’s to choose', 'drop it: the baton under test listens on a free port');
   // The baton flags must be valid as they would be for `baton` itself.
   parseCliArgs([...unknown, '--', ...command], '0.0.0', cwd);
-  if (!resolveProgram(command[0]!, cwd, process.env)) throw usageError(`gateway program not found: ${command[0]}`, 'install it, put it on PATH, or give its path after --');
+  requireProgram(command[0]!, cwd, process.env, 'gateway');
   const trigger = flags.trigger as ReloadTrigger | undefined;
   if (trigger === 'save' && !findConfigFile(command)) throw usageError('--trigger save needs a config file named in the command with -c or --config', 'name it there, or use --trigger signal');
   return {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { usageError } from '../../errors.js';
-import { resolveProgram } from '../../lifecycle/command.js';
+import { requireProgram } from '../../lifecycle/command.js';
 import { compare, type CompareOptions } from '../../tools/compare.js';
 import { Progress } from '../../tools/progress.js';
 import { parseSubcommand, positiveInteger, toolIo, urlPath } from './common.js';
@@ -52,7 +52,7 @@ export function parseCompare(argv: readonly string[], cwd: string): { options: C
   if (!command.some((part) => part.includes('{config}'))) {
     throw usageError('the gateway command has no {config}, so A and B would run the same config', 'put {config} where the config path goes, e.g. -- caddy run --config {config}');
   }
-  if (!resolveProgram(command[0]!, cwd, process.env)) throw usageError(`gateway program not found: ${command[0]}`, 'install it, put it on PATH, or give its path after --');
+  requireProgram(command[0]!, cwd, process.env, 'gateway');
   const rate = flags.rate === undefined ? undefined : positiveInteger('--rate', flags.rate as string, '1000', 0);
   return {
     json: flags.json === true,
