@@ -28,7 +28,10 @@ export interface BatonOptions {
   gitignore?: boolean;
   /** HTTP path polled on a new instance; any status < 500 means ready. @default '/' */
   health?: string;
-  /** Shell command run before each new instance starts; a non-zero exit rejects the change. */
+  /**
+   * Shell command run beside each new instance as it starts; the instance is promoted
+   * only once it has exited 0, and a non-zero exit rejects the change.
+   */
   check?: string;
   /** How long a new instance may take to become healthy, in ms. @default 30000 */
   readyTimeout?: number;
