@@ -17,7 +17,14 @@ export type BatonEvent =
        */
       early: boolean;
     }
-  | { type: 'reload'; source: 'signal' | 'key' | 'api' }
+  | { type: 'reload'; source: 'signal' | 'key' | 'api' | 'config' }
+  | {
+      type: 'settings';
+      /** The config file an edit of which changed these settings while baton runs. */
+      file: string;
+      /** The keys applied: the timeouts and `debounce` at once, the command, `health` and `check` from the next generation. */
+      applied: string[];
+    }
   | { type: 'starting'; gen: number; port: number; pid: number | undefined; reason: ReloadReason }
   | { type: 'output'; gen: number; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'port-clash'; gen: number; port: number }
@@ -58,6 +65,7 @@ export const EVENT_TYPES = [
   'preset',
   'change',
   'reload',
+  'settings',
   'starting',
   'output',
   'port-clash',

@@ -13,5 +13,5 @@
 export { Baton } from './lifecycle/baton.js';
 export { BatonError, type BatonErrorCode } from './errors.js';
 export type { BatonEvent, BatonEventType, ReloadReason } from './events.js';
-export { DEFAULTS, type BatonOptions, type ResolvedOptions } from './options.js';
+export { DEFAULTS, LIVE_KEYS, type BatonOptions, type LiveOptions, type ResolvedOptions } from './options.js';
 export { createReporter, formatEvent, type ReporterOptions } from './cli/reporter.js';

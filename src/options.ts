@@ -59,6 +59,10 @@ export interface BatonOptions {
   preset?: PresetChoice;
 }
 
+/** Options `Baton.update` changes while running (an edit of baton.config.json); any other needs a restart. */
+export type LiveOptions = Pick<BatonOptions, 'command' | 'health' | 'check' | 'readyTimeout' | 'drainTimeout' | 'stopTimeout' | 'debounce'>;
+export const LIVE_KEYS = ['command', 'health', 'check', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce'] as const satisfies ReadonlyArray<keyof LiveOptions>;
+
 /** Options after defaults and validation: what the rest of baton reads. */
 export interface ResolvedOptions {
   command: readonly string[];

@@ -41,6 +41,41 @@ describe('baton.config.json', () => {
     await h.baton.serving(2);
   });
 
+  it('edits while baton runs: live keys applied, a new command served, others named as taking a restart, a broken file kept out', async () => {
+    writeConfig(h.tmp.file('other.json'), { version: 'other-config' });
+    const base = { port: 0, debounce: 20, watch: ['gateway.json'], json: true, command: ['node', FIXTURE, 'gateway.json'] };
+    const file = writeBatonConfig(base);
+    // --health is a flag: the file cannot change it.
+    h.baton = BatonProcess.raw(['--health', '/'], { cwd: h.tmp.dir });
+    const url = await h.baton.url();
+    await h.baton.serving(1);
+
+    let from = h.baton.events.length;
+    writeBatonConfig({ ...base, drainTimeout: 1234, stopTimeout: 777 });
+    const applied = await h.baton.waitFor((e) => e.type === 'settings', { from });
+    expect(applied).toMatchObject({ file, applied: ['drainTimeout', 'stopTimeout'] });
+
+    from = h.baton.events.length;
+    writeBatonConfig({ ...base, drainTimeout: 1234, stopTimeout: 777, command: ['node', FIXTURE, 'other.json'] });
+    await h.baton.waitFor((e) => e.type === 'settings' && (e.applied as string[]).includes('command'), { from });
+    await h.baton.serving(2);
+    expect((await getJson(url)).version).toBe('other-config');
+
+    from = h.baton.events.length;
+    writeBatonConfig({ ...base, drainTimeout: 1234, stopTimeout: 777, command: ['node', FIXTURE, 'other.json'], port: 1, health: '/x' });
+    const restart = await h.baton.waitFor((e) => e.type === 'warning' && /takes a restart/.test(e.message as string), { from });
+    expect(restart.message).toBe('baton.config.json: "port" changed, which takes a restart of baton to apply (Ctrl-C and start it again)');
+    const flagWins = await h.baton.waitFor((e) => e.type === 'warning' && /wins over the file/.test(e.message as string), { from });
+    expect(flagWins.message).toBe('baton.config.json: "health" changed, but --health on the command line wins over the file');
+
+    from = h.baton.events.length;
+    writeBatonConfig('{ "port": 0, ');
+    const broken = await h.baton.waitFor((e) => e.type === 'warning' && /not valid JSON/.test(e.message as string), { from });
+    expect(broken.message).toMatch(/^baton\.config\.json: config file .*baton\.config\.json is not valid JSON .*; the settings in force stay until the file is fixed$/);
+    expect((await getJson(url)).version).toBe('other-config');
+    expect(h.baton.events.filter((e) => e.type === 'serving')).toHaveLength(2);
+  });
+
   it('flags win over the file, and a command after -- wins over the file command', async () => {
     writeBatonConfig({ port: 1, health: '/nope', json: false, command: ['no-such-gateway'] });
     h.baton = BatonProcess.raw(['--json', '-p', '0', '--health', '/', '-w', 'gateway.json', '--', 'node', FIXTURE, 'gateway.json'], { cwd: h.tmp.dir });

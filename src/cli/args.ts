@@ -8,6 +8,10 @@ export interface CliArgs {
   options: BatonOptions;
   json: boolean;
   quiet: boolean;
+  /** The config file read, if any, and the values it gave (followed while baton runs). */
+  configFile?: { file: string; values: ConfigValues };
+  /** Keys set on the command line (a command after `--` is `command`): they win over the file. */
+  flagKeys: string[];
 }
 
 /** What the CLI should do: run baton, or print text (help, version) and exit 0. */
@@ -102,6 +106,8 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
     args: {
       json: values.json === true,
       quiet: values.quiet === true,
+      ...(fromFile ? { configFile: fromFile } : {}),
+      flagKeys: [...Object.keys(flags), ...(command.length > 0 ? ['command'] : [])],
       options: {
         command: gateway,
         ...pick(values, ['host', 'health', 'check', 'preset'], 'string'),

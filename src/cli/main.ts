@@ -4,6 +4,7 @@ import './heap-tuning.js';
 import { readFileSync } from 'node:fs';
 import { Baton } from '../lifecycle/baton.js';
 import { parseCliArgs, type CliArgs } from './args.js';
+import { followConfigFile } from './config-follow.js';
 import { BatonError } from '../errors.js';
 import { killAllGroups } from '../lifecycle/process-groups.js';
 import { createReporter } from './reporter.js';
@@ -55,14 +56,18 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     return fail(err);
   }
-  baton.on('event', createReporter({ json: args.json, quiet: args.quiet, cwd: baton.options.cwd }));
+  const report = createReporter({ json: args.json, quiet: args.quiet, cwd: baton.options.cwd });
+  baton.on('event', report);
+  /** The config file, followed once baton runs: edits apply where they can (config-follow.ts). */
+  let following: Promise<{ close(): Promise<void> } | undefined> = Promise.resolve(undefined);
+  const stopFollowing = (): Promise<void> => following.then((f) => f?.close());
 
   return new Promise<number>((resolve) => {
     let signals = 0;
     const shutdown = (signal: string): void => {
       signals++;
       if (signals === 1) {
-        void baton.close(signal).then(() => resolve(0), (err: unknown) => resolve(fail(err)));
+        void Promise.all([baton.close(signal), stopFollowing()]).then(() => resolve(0), (err: unknown) => resolve(fail(err)));
       } else {
         void baton.destroy().finally(() => resolve(1));
       }
@@ -72,10 +77,20 @@ async function main(argv: readonly string[]): Promise<number> {
     process.on('SIGHUP', () => baton.reload('signal'));
     listenForKeys(baton, () => shutdown('SIGINT'));
 
-    baton.start().catch(async (err: unknown) => {
-      await baton.destroy();
-      resolve(fail(err));
-    });
+    baton.start().then(
+      () => {
+        const file = args.configFile;
+        if (!file) return;
+        following = followConfigFile({ file: file.file, initial: file.values, flagKeys: args.flagKeys, baton, report }).catch((err: unknown) => {
+          report({ type: 'warning', message: `${file.file}: edits will not be followed (${err instanceof Error ? err.message : String(err)})` });
+          return undefined;
+        });
+      },
+      async (err: unknown) => {
+        await baton.destroy();
+        resolve(fail(err));
+      },
+    );
   });
 }
 

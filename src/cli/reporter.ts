@@ -19,6 +19,8 @@ const ERROR_EVENTS = new Set<BatonEvent['type']>(['rejected', 'crashed', 'warnin
 /** How many of a failed gateway's last lines are repeated under its rejection. */
 const SHOWN_LINES = 8;
 
+const RELOAD_SOURCES = { signal: 'SIGHUP', key: 'r key', api: 'API', config: 'the gateway command changed in the config file' } as const;
+
 /** Turns events into lines for people (or JSON for programs). */
 export function createReporter(options: ReporterOptions): (event: BatonEvent) => void {
   const out = options.out ?? process.stdout;
@@ -45,7 +47,9 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'change':
       return `baton  changed: ${event.files.map((p) => shortPath(p, cwd)).join(', ')}`;
     case 'reload':
-      return `baton  reload requested (${event.source === 'signal' ? 'SIGHUP' : event.source === 'key' ? 'r key' : 'API'})`;
+      return `baton  reload requested (${RELOAD_SOURCES[event.source]})`;
+    case 'settings':
+      return `baton  ${shortPath(event.file, cwd)} changed: applied ${event.applied.join(', ')} (timeouts and debounce at once, the rest from the next generation)`;
     case 'starting':
       return `baton  gen ${event.gen} starting on :${event.port} (${event.reason})`;
     case 'output':

@@ -10,7 +10,7 @@ import { FrontServer } from '../proxy/front-server.js';
 import { describeExit, GatewayProcess, portClash } from './gateway-process.js';
 import { Generation } from '../proxy/generation.js';
 import { SpeaksTlsError, waitHealthy, type ProbeFailure } from './health.js';
-import { resolveOptions, type BatonOptions, type ResolvedOptions } from '../options.js';
+import { LIVE_KEYS, resolveOptions, type BatonOptions, type LiveOptions, type ResolvedOptions } from '../options.js';
 import { Router } from '../proxy/router.js';
 import { shellQuote } from '../presets/preset.js';
 import { STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
@@ -61,7 +61,8 @@ const PORT_HINT_MS = 3000;
  * One transition runs at a time; a newer request abandons a candidate still starting.
  */
 export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
-  readonly options: ResolvedOptions;
+  #input: BatonOptions;
+  #options: ResolvedOptions;
   readonly #router: Router;
   readonly #front: FrontServer;
   readonly #watcher: ConfigWatcher;
@@ -84,7 +85,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
 
   constructor(options: BatonOptions) {
     super();
-    this.options = resolveOptions(options);
+    this.#input = options;
+    this.#options = resolveOptions(options);
     this.#router = new Router(this.options.readyTimeout);
     this.#storms = new StormDetector(this.options.watch);
     this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router, fastPath: this.options.fastPath });
@@ -109,6 +111,30 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       if (!held && early?.replaced) this.#request(early.replaced);
     });
     this.#watcher.on('error', (err) => this.#emit({ type: 'warning', message: `watcher: ${err.message}` }));
+  }
+
+  /** The options in force (defaults applied); `update` changes some of them while running. */
+  get options(): ResolvedOptions {
+    return this.#options;
+  }
+
+  /**
+   * Changes options while running, as an edit of baton.config.json does. Each applies
+   * from the next generation (the command, `--health`, `--check`, `--ready-timeout`) or
+   * at once (`--drain-timeout`, `--stop-timeout`, `--debounce`); a new command starts a
+   * new generation. Throws E_USAGE for a bad value, changing nothing. Returns the keys
+   * whose value changed.
+   */
+  update(changes: Partial<LiveOptions>): Array<keyof LiveOptions> {
+    const input: BatonOptions = { ...this.#input, ...changes };
+    const next = resolveOptions(input);
+    const changed = LIVE_KEYS.filter((key) => JSON.stringify(next[key]) !== JSON.stringify(this.#options[key]));
+    this.#input = input;
+    this.#options = next;
+    this.#router.holdTimeoutMs = next.readyTimeout;
+    this.#watcher.debounceMs = next.debounce;
+    if (changed.includes('command') && !this.#closing) this.reload('config');
+    return changed;
   }
 
   /** The public URL, once listening. */
@@ -143,7 +169,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   }
 
   /** Starts a new generation with the current files, as a save would. */
-  reload(source: 'signal' | 'key' | 'api' = 'api'): void {
+  reload(source: 'signal' | 'key' | 'api' | 'config' = 'api'): void {
     if (this.#closing) return;
     this.#emit({ type: 'reload', source });
     this.#request('manual');

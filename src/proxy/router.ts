@@ -25,10 +25,11 @@ export class Router {
   /** What held requests are waiting for, for the message if they time out. */
   #waitingFor = 'the first gateway instance to start';
   readonly #waiters = new Set<Waiter>();
-  readonly #holdTimeoutMs: number;
+  /** How long a request is held while nothing serves (`--ready-timeout`); changes apply to requests held after. */
+  holdTimeoutMs: number;
 
   constructor(holdTimeoutMs: number) {
-    this.#holdTimeoutMs = holdTimeoutMs;
+    this.holdTimeoutMs = holdTimeoutMs;
   }
 
   get current(): Generation | undefined {
@@ -50,8 +51,8 @@ export class Router {
         reject,
         timer: setTimeout(() => {
           this.#waiters.delete(waiter);
-          reject(new UnavailableError(`no gateway instance became healthy within ${this.#holdTimeoutMs} ms while waiting for ${this.#waitingFor}`));
-        }, this.#holdTimeoutMs),
+          reject(new UnavailableError(`no gateway instance became healthy within ${this.holdTimeoutMs} ms while waiting for ${this.#waitingFor}`));
+        }, this.holdTimeoutMs),
       };
       this.#waiters.add(waiter);
     });

@@ -68,6 +68,8 @@ interface EarlyLook {
  */
 export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   readonly #options: WatcherOptions;
+  /** Quiet after a file event before comparing; changes apply from the next event. */
+  debounceMs: number;
   /** Last seen content digest per file; null when the file is gone. */
   readonly #digests = new Map<string, string | null>();
   readonly #pending = new Set<string>();
@@ -87,6 +89,7 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   constructor(options: WatcherOptions) {
     super();
     this.#options = options;
+    this.debounceMs = options.debounceMs;
   }
 
   /** Checks every path exists, then resolves once the initial scan is done. */
@@ -176,8 +179,8 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
     this.#pending.add(file);
     if (this.#early) this.#early.spoiled = true;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#flush(() => this.#compare()), this.#options.debounceMs);
-    if (this.#options.debounceMs > EARLY_QUIET_MS && !this.#early) {
+    this.#timer = setTimeout(() => this.#flush(() => this.#compare()), this.debounceMs);
+    if (this.debounceMs > EARLY_QUIET_MS && !this.#early) {
       clearTimeout(this.#earlyTimer);
       this.#earlyTimer = setTimeout(() => this.#flush(() => this.#lookEarly()), EARLY_QUIET_MS);
     }
