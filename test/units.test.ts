@@ -171,6 +171,8 @@ describe('CLI arguments', () => {
           debounce: 4,
           poll: true,
         },
+        // What the command line set: an edit of the config file cannot change these.
+        flagKeys: ['port', 'host', 'health', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce', 'watch', 'ignore', 'check', 'poll', 'json', 'quiet', 'command'],
       },
     });
   });
