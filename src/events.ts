@@ -1,3 +1,18 @@
+import type { EndpointChanges, FileChange } from './observe/config-history.js';
+import type { StatusClasses } from './observe/generation-stats.js';
+
+/** A generation's traffic, as the `stopped` event reports it. */
+export interface ServedTotals {
+  requests: number;
+  statuses: StatusClasses;
+  /** baton's own answers on it (502 failed before answering, 504 drain timeout), by status. */
+  own: Record<string, number>;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 /** Why a new generation is being started. */
 export type ReloadReason = 'start' | 'change' | 'manual' | 'crash';
 
@@ -25,7 +40,17 @@ export type BatonEvent =
       /** The keys applied: the timeouts and `debounce` at once, the command, `health` and `check` from the next generation. */
       applied: string[];
     }
-  | { type: 'starting'; gen: number; port: number; pid: number | undefined; reason: ReloadReason }
+  | {
+      type: 'starting';
+      gen: number;
+      port: number;
+      pid: number | undefined;
+      reason: ReloadReason;
+      /** Watched files that differ from what the generation before started from (none for the first). */
+      changes?: FileChange[];
+      /** For a KrakenD JSON config: the endpoints added, removed or changed. */
+      endpoints?: EndpointChanges;
+    }
   | { type: 'output'; gen: number; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'port-clash'; gen: number; port: number }
   | { type: 'serving'; gen: number; ms: number }
@@ -41,6 +66,8 @@ export type BatonEvent =
       /** --drain-timeout passed with work in flight; `cut` says what was ended. */
       drainTimedOut: boolean;
       cut: { streams: number; requests: number; websockets: number };
+      /** What it served, from its promotion to its end. */
+      served: ServedTotals;
     }
   | { type: 'crashed'; gen: number; reason: string; output: string[]; restartInMs: number | undefined }
   | { type: 'shutdown'; signal: string | undefined }

@@ -48,6 +48,14 @@ export interface BatonOptions {
    * `false` sends every request through node:http, slower, as a fallback. @default true
    */
   fastPath?: boolean;
+  /**
+   * The request inspector's memory, MiB: the most recent requests with their heads and
+   * the first `recordBody` KiB of each body, the oldest dropped first. 0 turns it off
+   * (the counts per generation are kept regardless). @default 8
+   */
+  record?: number;
+  /** How much of each request and response body the inspector keeps, KiB. @default 16 */
+  recordBody?: number;
   /** Folder the gateway and the check run in; relative paths resolve against it. @default process.cwd() */
   cwd?: string;
   /** Environment for the gateway and the check. @default process.env */
@@ -79,6 +87,8 @@ export interface ResolvedOptions {
   debounce: number;
   poll: boolean;
   fastPath: boolean;
+  record: number;
+  recordBody: number;
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** The config file the gateway command names (`-c FILE`), absolute, when baton watches it. */
@@ -99,6 +109,8 @@ export const DEFAULTS = {
   drainTimeout: 30_000,
   stopTimeout: 5_000,
   debounce: 100,
+  record: 8,
+  recordBody: 16,
 } as const;
 
 /** Normalises options once, up front: defaults, absolute paths, range checks. */
@@ -137,6 +149,8 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     debounce: checkDuration('--debounce', options.debounce ?? DEFAULTS.debounce),
     poll: options.poll ?? false,
     fastPath: options.fastPath ?? true,
+    record: checkSize('--record', options.record ?? DEFAULTS.record, 'MiB'),
+    recordBody: checkSize('--record-body', options.recordBody ?? DEFAULTS.recordBody, 'KiB'),
     cwd,
     env,
     commandConfig,
@@ -172,6 +186,13 @@ function checkDuration(flag: string, ms: number, min = 0): number {
     throw usageError(`${flag} must be a whole number of milliseconds from ${min} to ${MAX_TIMER_MS}, got ${ms}`, `e.g. ${flag} 5000`);
   }
   return ms;
+}
+
+function checkSize(flag: string, size: number, unit: string): number {
+  if (!Number.isInteger(size) || size < 0 || size > 4096) {
+    throw usageError(`${flag} must be a whole number of ${unit} from 0 to 4096, got ${size}`, `e.g. ${flag} 8 (0 turns it off)`);
+  }
+  return size;
 }
 
 /** Programs whose `-c` is a script, not a config file. */

@@ -212,7 +212,7 @@ describe('reporter', () => {
     { type: 'rejected', gen: 3, reason: 'exited with code 1 before becoming healthy', output: ['ERROR parsing'], serving: 2 },
     { type: 'abandoned', gen: 4 },
     { type: 'draining', gen: 1, inflight: 3 },
-    { type: 'stopped', gen: 1, ms: 40, forced: true, drainTimedOut: true, cut: { streams: 2, requests: 0, websockets: 1 } },
+    { type: 'stopped', gen: 1, ms: 40, forced: true, drainTimedOut: true, cut: { streams: 2, requests: 0, websockets: 1 }, served: { requests: 12345, statuses: { '1xx': 0, '2xx': 12300, '3xx': 0, '4xx': 45, '5xx': 0 }, own: {}, p50Ms: 0.8, p99Ms: 4.1, bytesIn: 0, bytesOut: 0 } },
     { type: 'crashed', gen: 2, reason: 'exited with code 2', output: [], restartInMs: 100 },
     { type: 'shutdown', signal: 'SIGINT' },
     { type: 'closed' },
@@ -226,7 +226,12 @@ describe('reporter', () => {
     }
   });
   it('says what a drain timeout ended', () => {
-    expect(formatEvent(all[11]!, '/p')).toBe('baton  gen 1 stopped after 40 ms; --drain-timeout passed: 2 streams ended, 1 WebSocket closed; ignored SIGTERM, killed after --stop-timeout');
+    expect(formatEvent(all[11]!, '/p')).toBe('baton  gen 1 stopped after 40 ms — served 12,345 requests, 0 5xx, p99 4.1 ms; --drain-timeout passed: 2 streams ended, 1 WebSocket closed; ignored SIGTERM, killed after --stop-timeout');
+  });
+  it('says what changed in the files a generation starts from', () => {
+    expect(formatEvent({ type: 'starting', gen: 5, port: 4100, pid: 9, reason: 'change', changes: [{ file: 'krakend.json', added: 3, removed: 1, status: 'changed' }], endpoints: { added: ['GET /v1/users'], removed: [], changed: ['POST /v1/items'] } }, '/p')).toBe(
+      'baton  gen 5 starting on :4100 (change) — krakend.json: +3 −1 lines; endpoints +GET /v1/users, ~POST /v1/items',
+    );
   });
   it('says who keeps serving after a rejection, and shows the gateway output', () => {
     expect(formatEvent(all[8]!, '/p')).toBe('baton  gen 3 rejected: exited with code 1 before becoming healthy — gen 2 keeps serving\n  │ ERROR parsing');

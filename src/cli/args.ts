@@ -37,6 +37,8 @@ export function buildProgram(version: string): Command {
     .option('--drain-timeout <ms>', 'how long the old instance may finish in-flight work', String(DEFAULTS.drainTimeout))
     .option('--stop-timeout <ms>', 'SIGTERM to SIGKILL grace for a stopping instance', String(DEFAULTS.stopTimeout))
     .option('--debounce <ms>', 'quiet time after a change before reloading', String(DEFAULTS.debounce))
+    .option('--record <MiB>', 'memory for the request inspector (recent requests with heads and the start of each body); 0 turns it off', String(DEFAULTS.record))
+    .option('--record-body <KiB>', 'how much of each request and response body the inspector keeps', String(DEFAULTS.recordBody))
     .option('--preset <name>', `gateway preset: ${PRESET_CHOICES.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (auto detects it from the command)`, 'auto')
     .option('--config <file>', `baton config file (default: ${CONFIG_FILE_NAME} in the working folder, if there is one)`)
     .addOption(new Option('--no-fast-path', "baton's own fast HTTP/1.1 reader for plain requests; turned off, every request goes through node:http (slower: a fallback if you suspect the reader)"))
@@ -112,7 +114,7 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
         command: gateway,
         ...pick(values, ['host', 'health', 'check', 'preset'], 'string'),
         ...pick(values, ['watch', 'ignore'], 'array'),
-        ...pick(values, ['port', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce'], 'number'),
+        ...pick(values, ['port', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce', 'record', 'recordBody'], 'number'),
         ...pick(values, ['poll', 'fastPath', 'gitignore'], 'boolean'),
       } as BatonOptions,
     },
@@ -126,6 +128,8 @@ const NUMERIC_FLAGS: Record<string, [flag: string, example: string]> = {
   drainTimeout: ['--drain-timeout', '30000'],
   stopTimeout: ['--stop-timeout', '5000'],
   debounce: ['--debounce', '100'],
+  record: ['--record', '8'],
+  recordBody: ['--record-body', '16'],
 };
 
 /** Only the flags the user typed (commander's defaults are for the help text), numbers parsed. */

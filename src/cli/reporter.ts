@@ -50,8 +50,13 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
       return `baton  reload requested (${RELOAD_SOURCES[event.source]})`;
     case 'settings':
       return `baton  ${shortPath(event.file, cwd)} changed: applied ${event.applied.join(', ')} (timeouts and debounce at once, the rest from the next generation)`;
-    case 'starting':
-      return `baton  gen ${event.gen} starting on :${event.port} (${event.reason})`;
+    case 'starting': {
+      const files = (event.changes ?? []).map((c) => `${c.file}: ${c.status === 'added' ? 'new, ' : c.status === 'removed' ? 'deleted, ' : ''}+${c.added} −${c.removed} lines`);
+      const e = event.endpoints;
+      const endpoints = e && e.added.length + e.removed.length + e.changed.length > 0 ? [`endpoints ${[...e.added.map((x) => `+${x}`), ...e.removed.map((x) => `−${x}`), ...e.changed.map((x) => `~${x}`)].join(', ')}`] : [];
+      const what = [...files, ...endpoints];
+      return `baton  gen ${event.gen} starting on :${event.port} (${event.reason})${what.length > 0 ? ` — ${what.join('; ')}` : ''}`;
+    }
     case 'output':
       return `[gen ${event.gen}] ${event.line}`;
     case 'port-clash':
@@ -69,7 +74,9 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'stopped': {
       const drain = event.drainTimedOut ? `; --drain-timeout passed: ${describeCut(event.cut)}` : '';
       const forced = event.forced ? '; ignored SIGTERM, killed after --stop-timeout' : '';
-      return `baton  gen ${event.gen} stopped after ${event.ms} ms${drain}${forced}`;
+      const s = event.served;
+      const served = s ? ` — served ${s.requests.toLocaleString('en-US')} request${s.requests === 1 ? '' : 's'}, ${s.statuses['5xx'].toLocaleString('en-US')} 5xx${s.p99Ms === null ? '' : `, p99 ${formatMs(s.p99Ms)}`}` : '';
+      return `baton  gen ${event.gen} stopped after ${event.ms} ms${served}${drain}${forced}`;
     }
     case 'crashed': {
       const next = event.restartInMs === undefined ? 'gave up restarting; save a change to try again' : `restarting in ${event.restartInMs} ms, requests are held`;
@@ -88,6 +95,14 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'warning':
       return `baton  warning: ${event.message}`;
   }
+}
+
+/** A duration for people: 0.42 ms, 4.1 ms, 312 ms, 1.5 s. */
+function formatMs(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 function describeCut(cut: { streams: number; requests: number; websockets: number }): string {

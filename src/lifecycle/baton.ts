@@ -5,7 +5,13 @@ import getPort from 'get-port';
 import { runCheck } from './check.js';
 import { checkProgram, requireProgram } from './command.js';
 import { BatonError } from '../errors.js';
-import type { BatonEvent, ReloadReason } from '../events.js';
+import type { BatonEvent, ReloadReason, ServedTotals } from '../events.js';
+import { ConfigHistory, type GenerationFiles } from '../observe/config-history.js';
+import { EventHistory } from '../observe/event-history.js';
+import type { Observer } from '../observe/exchange-trace.js';
+import { GenerationLog } from '../observe/generation-log.js';
+import { GenerationStats } from '../observe/generation-stats.js';
+import { RequestRing } from '../observe/request-ring.js';
 import { FrontServer } from '../proxy/front-server.js';
 import { describeExit, GatewayProcess, portClash } from './gateway-process.js';
 import { Generation } from '../proxy/generation.js';
@@ -82,6 +88,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #closing: Promise<void> | undefined;
   #url = '';
   readonly #storms: StormDetector;
+  /** What the data paths record into: the request inspector's ring, and what no generation answered. */
+  readonly #observer: Observer;
+  readonly #log = new GenerationLog();
+  readonly #events = new EventHistory();
+  readonly #history: ConfigHistory;
 
   constructor(options: BatonOptions) {
     super();
@@ -89,7 +100,9 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#options = resolveOptions(options);
     this.#router = new Router(this.options.readyTimeout);
     this.#storms = new StormDetector(this.options.watch);
-    this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router, fastPath: this.options.fastPath });
+    this.#observer = { ring: new RequestRing(this.options.record * 1024 * 1024, this.options.recordBody * 1024), unrouted: new GenerationStats() };
+    this.#history = new ConfigHistory(this.options.cwd);
+    this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router, fastPath: this.options.fastPath, observer: this.#observer });
     this.#watcher = new ConfigWatcher({
       paths: this.options.watch,
       ignore: this.options.ignore,
@@ -135,6 +148,17 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#watcher.debounceMs = next.debounce;
     if (changed.includes('command') && !this.#closing) this.reload('config');
     return changed;
+  }
+
+  /** What the control plane reads: the generations, the event history, the request ring, the files each started from. */
+  get observed(): { generations: GenerationLog; events: EventHistory; requests: RequestRing; unrouted: GenerationStats; files: ConfigHistory } {
+    return { generations: this.#log, events: this.#events, requests: this.#observer.ring, unrouted: this.#observer.unrouted, files: this.#history };
+  }
+
+  /** The generation serving now, for a request the control plane sends itself (a replay). */
+  get servingTarget(): { gen: number; host: string; port: number } | undefined {
+    const serving = this.#serving?.generation;
+    return serving && { gen: serving.id, ...serving.target };
   }
 
   /** The public URL, once listening. */
@@ -254,10 +278,13 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const checkFailed = new AbortController();
     // (A check that throws fails the transition where it is awaited, below.)
     checking?.then((result) => result.ok || checkFailed.abort(), () => checkFailed.abort());
+    let files: GenerationFiles | undefined;
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
       const port = await this.#privatePort();
       const candidate = this.#spawn(gen, port);
-      this.#emit({ type: 'starting', gen, port, pid: candidate.pid, reason });
+      // What the files are, and what changed since the generation before (once, not per port retry).
+      files ??= this.#history.record(gen, this.#watcher.files());
+      this.#emit({ type: 'starting', gen, port, pid: candidate.pid, reason, ...(files.changes.length > 0 ? { changes: files.changes } : {}), ...(files.endpoints ? { endpoints: files.endpoints } : {}) });
       let outcome = await this.#awaitReady(candidate, abort.signal, checkFailed.signal);
       const checked = await checking;
       if (abort.signal.aborted) outcome = { kind: 'aborted' };
@@ -385,6 +412,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#candidate = undefined;
     const previous = this.#serving;
     const instance: Instance = { process, generation: new Generation(process.generation, process.port), servingSince: Date.now() };
+    this.#log.attach(process.generation, instance.generation);
     this.#serving = instance;
     this.#storms.promoted(Date.now());
     this.#router.promote(instance.generation);
@@ -424,7 +452,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       const { forced } = await process.stop(this.options.stopTimeout);
       generation.destroy();
       this.#retiring.delete(instance);
-      this.#emit({ type: 'stopped', gen: generation.id, ms: Date.now() - started, forced, drainTimedOut: !drained, cut });
+      this.#emit({ type: 'stopped', gen: generation.id, ms: Date.now() - started, forced, drainTimedOut: !drained, cut, served: servedTotals(generation.stats) });
     })();
     return instance.retired;
   }
@@ -467,8 +495,16 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   }
 
   #emit(event: BatonEvent): void {
+    this.#log.apply(event);
+    this.#events.add(event);
     this.emit('event', event);
   }
+}
+
+/** A generation's traffic for the `stopped` event. */
+function servedTotals(stats: GenerationStats): ServedTotals {
+  const ms = (v: number): number | null => (Number.isNaN(v) ? null : Math.round(v * 1000) / 1000);
+  return { requests: stats.requests, statuses: { ...stats.statuses }, own: { ...stats.own }, p50Ms: ms(stats.total.percentile(50)), p99Ms: ms(stats.total.percentile(99)), bytesIn: stats.bytesIn, bytesOut: stats.bytesOut };
 }
 
 function unconfirmed(replaced: ReloadReason | undefined): Unconfirmed {

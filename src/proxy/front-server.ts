@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import { BatonError } from '../errors.js';
+import type { Observer } from '../observe/exchange-trace.js';
 import { FastConnection, type FastPathHost } from './fast-path/client-connection.js';
 import type { CutKind, Generation } from './generation.js';
 import { HttpPath } from './node-path/http-path.js';
@@ -12,6 +13,8 @@ export interface FrontServerOptions {
   router: Router;
   /** Read plain HTTP/1.1 requests on baton's fast path; false: node:http takes every connection. */
   fastPath: boolean;
+  /** Where every request is counted and recorded as it ends (observe/). */
+  observer: Observer;
 }
 
 /**
@@ -41,6 +44,7 @@ export class FrontServer {
     const front = this;
     this.#httpPath = new HttpPath({
       router: options.router,
+      observer: options.observer,
       get closing() {
         return front.#closing;
       },
@@ -57,6 +61,7 @@ export class FrontServer {
     }
     this.#host = {
       router: options.router,
+      observer: options.observer,
       get closing() {
         return front.#closing;
       },

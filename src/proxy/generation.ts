@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { GenerationStats } from '../observe/generation-stats.js';
 import { IDLE_MS, UpstreamPool } from './fast-path/upstream-pool.js';
 
 /** How the drain timeout ended an exchange: a stream ended cleanly, a request answered 504 or cut, a WebSocket closed. */
@@ -33,12 +34,24 @@ export class Generation {
   #gone = false;
   readonly #goneWaiters = new Set<() => void>();
 
-  constructor(id: number, port: number) {
+  /** Its traffic, counted as each request ends (observe/). */
+  readonly stats: GenerationStats;
+
+  constructor(id: number, port: number, stats = new GenerationStats()) {
     this.id = id;
+    this.stats = stats;
     this.port = port;
     this.target = { host: '127.0.0.1', port };
     this.agent = new http.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' });
     this.pool = new UpstreamPool(this.target);
+  }
+
+  /** Connections open to the instance right now: the fast path's pool and node:http's agent. */
+  get upstreamConnections(): number {
+    let agent = 0;
+    for (const list of Object.values(this.agent.sockets)) agent += list?.length ?? 0;
+    for (const list of Object.values(this.agent.freeSockets)) agent += list?.length ?? 0;
+    return this.pool.open + agent;
   }
 
   /** Requests and upgraded sockets currently using this generation. */

@@ -162,6 +162,11 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
     this.#vanished.set(file, timer);
   }
 
+  /** The files watched now (those that exist). */
+  files(): string[] {
+    return [...this.#digests].filter(([, digest]) => digest !== null).map(([file]) => file);
+  }
+
   /**
    * Stops reacting to `file`, inside a watched folder, for the rest of the run (a file
    * something keeps rewriting). A change of it still pending is dropped.

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { badResponse, drainTimedOut, failedBeforeAnswering, refused, unavailable } from '../answer-texts.js';
 import { Generation, type CutKind, type Exchange } from '../generation.js';
@@ -7,6 +8,7 @@ import { ChunkedDecoder, ChunkedSyntaxError, LAST_CHUNK, chunkHeader } from './c
 import { KEEP_ALIVE_MS, MAX_HEAD_BYTES, connectionFields } from './field-lines.js';
 import { GatheredWrite } from './gathered-write.js';
 import { plainAnswer } from './plain-answer.js';
+import { ExchangeTrace, type Observer } from '../../observe/exchange-trace.js';
 import { localAuthority } from '../edge/request-rules.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
@@ -15,6 +17,8 @@ import type { Upstream, UpstreamUser } from './upstream-pool.js';
 /** What a fast-path connection needs from the front server. */
 export interface FastPathHost {
   readonly router: Router;
+  /** Where each request is counted and recorded as it ends. */
+  readonly observer: Observer;
   /** baton is shutting down: every response says `Connection: close`. */
   readonly closing: boolean;
   /**
@@ -73,6 +77,12 @@ export class FastConnection implements Exchange, UpstreamUser {
   #firstBody: Buffer | undefined;
   #retries: Retries | undefined;
   #gen: Generation | undefined;
+  /** The generation the current attempt went to: the one that answered, once it has. */
+  #answering: Generation | undefined;
+  /** The request in flight, followed for the accounting and the inspector. */
+  #trace: ExchangeTrace | undefined;
+  /** The current response streams (chunked or until close): counted as a stream on its generation. */
+  #streaming = false;
   #up: Upstream | undefined;
   #upPaused = false;
   /** A response head arriving in pieces. */
@@ -132,6 +142,7 @@ export class FastConnection implements Exchange, UpstreamUser {
     if (this.#res.body === 'chunked' || this.#res.body === 'close') {
       // baton frames this body itself, so it can end it properly: an SSE client reconnects.
       this.#dropUpstream();
+      this.#end(this.#res.status, false);
       this.#leave();
       this.#socket.write(LAST_CHUNK, 'latin1');
       this.#finish();
@@ -179,6 +190,7 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   readonly #onClose = (): void => {
     this.#done = true;
+    this.#end(this.#res?.status ?? 0, false);
     this.#dropUpstream();
     this.#leave();
     this.#host.forget(this);
@@ -206,6 +218,8 @@ export class FastConnection implements Exchange, UpstreamUser {
     if ('status' in head) return this.#refuse(head.status, head.reason);
     this.#unread = head.size === unread.length ? undefined : unread.subarray(head.size);
     this.#req = head;
+    this.#trace = new ExchangeTrace(this.#host.observer, head.method, head.target, head.text);
+    this.#answering = undefined;
     this.#bodyLeft = head.contentLength;
     this.#retries = undefined;
     this.#idleSince = 0;
@@ -213,6 +227,7 @@ export class FastConnection implements Exchange, UpstreamUser {
     if (this.#bodyLeft > 0 && this.#unread) {
       const n = Math.min(this.#bodyLeft, this.#unread.length);
       this.#firstBody = this.#unread.subarray(0, n);
+      this.#trace.bodyIn(this.#firstBody);
       this.#unread = n === this.#unread.length ? undefined : this.#unread.subarray(n);
       this.#bodyLeft -= n;
     }
@@ -221,6 +236,12 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /** A request baton will not forward: answered, and nothing after it on the connection is read. */
   #refuse(status: number, reason: string): void {
+    const text = this.#unread ? this.#unread.toString('latin1', 0, Math.min(this.#unread.length, 2048)) : '';
+    const line = text.slice(0, Math.max(0, text.indexOf('\r\n')) || text.length);
+    const [method = '', target = ''] = line.split(' ');
+    const trace = new ExchangeTrace(this.#host.observer, method.slice(0, 32), target.slice(0, 2048), text);
+    trace.responded(`HTTP/1.1 ${status}`);
+    trace.end(undefined, status, true);
     this.#done = true;
     this.#unread = undefined;
     this.#idleSince = performance.now();
@@ -261,6 +282,7 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   #attempt(gen: Generation): void {
     this.#gen = gen;
+    this.#answering = gen;
     gen.enter(this);
     this.#res = undefined;
     this.#resPartial = undefined;
@@ -275,6 +297,7 @@ export class FastConnection implements Exchange, UpstreamUser {
   }
 
   #sendBody(body: Buffer): void {
+    this.#trace?.bodyIn(body);
     const up = this.#up;
     if (!up) {
       // Still routing (held, or waiting to retry): keep it with the head's share.
@@ -315,6 +338,11 @@ export class FastConnection implements Exchange, UpstreamUser {
       }
       this.#resPartial = undefined;
       this.#res = head;
+      this.#trace?.responded(head.client);
+      if (head.body === 'chunked' || head.body === 'close') {
+        this.#streaming = true;
+        this.#gen!.stats.streams++;
+      }
       this.#keepAlive = !this.#req!.close && !this.#host.closing && !this.#lastBeforeEnd;
       this.#resLeft = head.contentLength;
       if (head.body === 'chunked') this.#decoder = new ChunkedDecoder();
@@ -339,7 +367,9 @@ export class FastConnection implements Exchange, UpstreamUser {
       case 'length': {
         const n = Math.min(this.#resLeft, chunk.length);
         this.#resLeft -= n;
-        out.bytes(n === chunk.length ? chunk : chunk.subarray(0, n));
+        const body = n === chunk.length ? chunk : chunk.subarray(0, n);
+        this.#trace?.bodyOut(body);
+        out.bytes(body);
         return this.#resLeft === 0 ? n === chunk.length : undefined;
       }
       case 'chunked': {
@@ -365,6 +395,7 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /** One slice of a chunked or close-delimited body, as a chunk of baton's own. */
   readonly #gatherChunk = (data: Buffer): void => {
+    this.#trace?.bodyOut(data);
     const out = this.#toClient;
     out.text(chunkHeader(data.length));
     out.bytes(data);
@@ -424,6 +455,8 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /** baton's own answer instead of the gateway's. */
   #answer(status: number, text: string): void {
+    this.#trace?.responded(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`);
+    this.#end(status, true);
     this.#dropUpstream();
     this.#leave();
     this.#keepAlive = this.#bodyLeft === 0 && !this.#req!.close && !this.#host.closing && !this.#lastBeforeEnd;
@@ -433,6 +466,7 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /** The response is complete on the client connection; `reusable`: nothing followed it on the upstream one. */
   #responseDone(reusable: boolean): void {
+    this.#end(this.#res!.status, false);
     const up = this.#up;
     this.#up = undefined;
     if (up) {
@@ -474,8 +508,21 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /** A response already under way cannot get a status any more: the client sees the connection cut. */
   #cutClient(): void {
+    this.#end(this.#res?.status ?? 0, false);
     this.#leave();
     this.#socket.destroy();
+  }
+
+  /** The request is over: counted on the generation that answered (or as unrouted), and recorded. */
+  #end(status: number, own: boolean): void {
+    const trace = this.#trace;
+    if (!trace) return;
+    this.#trace = undefined;
+    if (this.#streaming) {
+      this.#streaming = false;
+      this.#answering!.stats.streams--;
+    }
+    trace.end(this.#answering, status, own);
   }
 
   #leave(): void {

@@ -83,6 +83,11 @@ export class UpstreamPool {
     this.#target = target;
   }
 
+  /** Connections open, in use or free. */
+  get open(): number {
+    return this.#all.size;
+  }
+
   /** A free connection, or a new one (`fresh`: always a new one). */
   acquire(user: UpstreamUser, fresh: boolean): Upstream {
     let upstream: Upstream | undefined;

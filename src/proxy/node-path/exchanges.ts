@@ -53,12 +53,16 @@ export class WebSocketExchange implements Exchange {
   }
 }
 
+/** Responses that are baton's own answer, not the gateway's (for the accounting). */
+export const ownAnswers = new WeakSet<http.ServerResponse>();
+
 /** baton's own answer on node:http's path; `close`: the connection ends after it. */
 export function respond(res: http.ServerResponse, status: number, text: string, close = false): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
+  ownAnswers.add(res);
   const body = `${text}\n`;
   const fields: Record<string, string> = answerFields(status, body);
   if (close) {

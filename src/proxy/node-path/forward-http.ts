@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { ExchangeTrace } from '../../observe/exchange-trace.js';
 import type { Judged } from '../edge/request-rules.js';
 import { REQUEST_HOP, headerObject, responseFields } from '../hop-headers.js';
 
@@ -17,6 +18,10 @@ export interface ForwardOptions {
   readonly keepClientAlive: (lengthKnown: boolean) => boolean;
   /** The upstream response arrived; called before its head is written to the client. */
   readonly onResponse: (upstream: http.IncomingMessage) => void;
+  /** The head written to the client: its status and field lines, and whether its length is known. */
+  readonly onHead?: (status: number, fields: readonly string[], lengthKnown: boolean) => void;
+  /** Where the body bytes each way are counted (observe/). */
+  readonly trace?: ExchangeTrace;
   /**
    * The attempt failed; called at most once per `forwardHttp` call. Before
    * `res.headersSent` the caller may retry or answer; after it, only end the connection.
@@ -97,6 +102,7 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
     try {
       if (upstream.statusMessage) res.writeHead(status, upstream.statusMessage, out);
       else res.writeHead(status, out);
+      options.onHead?.(status, out, lengthKnown);
     } catch (err) {
       // A status or header Node will not write: nothing went out to the client yet.
       upstream.destroy();
@@ -106,6 +112,8 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
     upstream.on('close', () => {
       if (!upstream.complete && !res.writableEnded) res.destroy();
     });
+    const trace = options.trace;
+    if (trace) upstream.on('data', (chunk: Buffer) => trace.bodyOut(chunk));
     upstream.pipe(res);
   });
   // The client went away before its response finished: stop the upstream request.
@@ -123,6 +131,8 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
   if (req.readableEnded) {
     finish();
   } else {
+    const trace = options.trace;
+    if (trace) req.on('data', (chunk: Buffer) => trace.bodyIn(chunk));
     req.pipe(upstreamReq, { end: false });
     req.on('end', finish);
   }

@@ -8,14 +8,31 @@ import { Generation } from '../generation.js';
 import { headerObject } from '../hop-headers.js';
 import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from '../retry-policy.js';
 import type { Router, UnavailableError } from '../router.js';
-import { HttpExchange, WebSocketExchange, respond } from './exchanges.js';
+import { ExchangeTrace, type Observer } from '../../observe/exchange-trace.js';
+import { HttpExchange, WebSocketExchange, ownAnswers, respond } from './exchanges.js';
 import { forwardHttp, type Forwarding } from './forward-http.js';
 import { RequestOrder } from './request-order.js';
 import { WebSocketProxy, rejectUpgrade } from './websocket-proxy.js';
 
+/** One request on this path, from its start to its end. */
+interface Flight {
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly order: RequestOrder;
+  judged: Judged | undefined;
+  readonly trace: ExchangeTrace;
+  /** The generation its current attempt went to. */
+  gen: Generation | undefined;
+  forwarding: Forwarding | undefined;
+  /** Its response streams (no length): counted as a stream on `gen`. */
+  streaming: boolean;
+}
+
 /** What node:http's path needs from the front server. */
 export interface HttpPathHost {
   readonly router: Router;
+  /** Where each request is counted and recorded as it ends. */
+  readonly observer: Observer;
   /** baton is shutting down: every response says `Connection: close`. */
   readonly closing: boolean;
 }
@@ -93,41 +110,65 @@ export class HttpPath {
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.sendDate = false;
     const order = RequestOrder.of(req.socket);
-    let forwarding: Forwarding | undefined;
+    let flight: Flight | undefined;
     order.run(
       req,
       res,
       () => {
+        flight = { req, res, order, judged: undefined, trace: new ExchangeTrace(this.#host.observer, req.method ?? '', req.url ?? '', headText(req)), gen: undefined, forwarding: undefined, streaming: false };
+        const started = flight;
+        res.once('close', () => this.#end(started));
         const judged = this.#judge(req);
         if (isRefusal(judged)) {
           order.stop();
           req.resume();
-          return respond(res, judged.status, refused(judged.reason), true);
+          return this.#respond(started, judged.status, refused(judged.reason), true);
         }
+        started.judged = judged;
         if (judged.close || this.#host.closing) order.stop();
         if (judged.expectContinue) res.writeContinue();
-        this.#route(req, res, judged, undefined, order, (f) => (forwarding = f));
+        this.#route(started, undefined);
       },
       (status, reason) => {
-        forwarding?.abort();
+        flight?.forwarding?.abort();
         if (res.headersSent) res.destroy();
+        else if (flight) this.#respond(flight, status, refused(reason), true);
         else respond(res, status, refused(reason), true);
       },
     );
   }
 
-  #route(req: http.IncomingMessage, res: http.ServerResponse, judged: Judged, retries: Retries | undefined, order: RequestOrder, started: (f: Forwarding) => void): void {
+  /** baton's own answer to a request in flight. */
+  #respond(flight: Flight, status: number, text: string, close = false): void {
+    flight.trace.responded(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`);
+    respond(flight.res, status, text, close);
+  }
+
+  /** The request is over: counted on the generation that answered, and recorded. */
+  #end(flight: Flight): void {
+    const { res, trace } = flight;
+    if (flight.streaming) {
+      flight.streaming = false;
+      flight.gen!.stats.streams--;
+    }
+    trace.end(flight.gen, res.headersSent ? res.statusCode : 0, ownAnswers.has(res));
+  }
+
+  #route(flight: Flight, retries: Retries | undefined): void {
     const routed = this.#host.router.route();
-    if (routed instanceof Generation) return this.#forward(req, res, judged, routed, retries, order, started);
+    if (routed instanceof Generation) return this.#forward(flight, routed, retries);
     routed.then(
       (gen) => {
-        if (!res.destroyed) this.#forward(req, res, judged, gen, retries, order, started);
+        if (!flight.res.destroyed) this.#forward(flight, gen, retries);
       },
-      (err: UnavailableError) => respond(res, 503, unavailable(err.message)),
+      (err: UnavailableError) => this.#respond(flight, 503, unavailable(err.message)),
     );
   }
 
-  #forward(req: http.IncomingMessage, res: http.ServerResponse, judged: Judged, gen: Generation, retries: Retries | undefined, order: RequestOrder, started: (f: Forwarding) => void): void {
+  #forward(flight: Flight, gen: Generation, retries: Retries | undefined): void {
+    const { req, res, order } = flight;
+    const judged = flight.judged!;
+    flight.gen = gen;
     const exchange = new HttpExchange(res);
     gen.enter(exchange);
     const leave = (): void => {
@@ -144,11 +185,11 @@ export class HttpPath {
       }
       leave();
       const invalid = invalidResponse(err);
-      if (invalid !== undefined) return respond(res, 502, badResponse(gen.id, invalid));
+      if (invalid !== undefined) return this.#respond(flight, 502, badResponse(gen.id, invalid));
       retryAfterFailure(err.code ?? '', retries, isReplayable(judged.method, judged.body === 'chunked' || judged.contentLength > 0), gen, () => this.#host.router.current, {
         gone: () => res.destroyed,
-        answer: () => respond(res, 502, failedBeforeAnswering(gen.id, err.code ?? err.message)),
-        retry: (next) => this.#route(req, res, judged, next, order, started),
+        answer: () => this.#respond(flight, 502, failedBeforeAnswering(gen.id, err.code ?? err.message)),
+        retry: (next) => this.#route(flight, next),
       });
     };
     /**
@@ -164,9 +205,18 @@ export class HttpPath {
     const onResponse = (upstream: http.IncomingMessage): void => {
       exchange.upstream = upstream;
     };
+    const onHead = (status: number, fields: readonly string[], lengthKnown: boolean): void => {
+      let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\n`;
+      for (let i = 0; i < fields.length; i += 2) head += `${fields[i]}: ${fields[i + 1]}\r\n`;
+      flight.trace.responded(head);
+      if (!lengthKnown && !flight.streaming) {
+        flight.streaming = true;
+        gen.stats.streams++;
+      }
+    };
     // After a reset, a one-off connection (agent: false) rather than another pooled socket.
     const agent = wantsFreshConnection(retries) ? false : gen.agent;
-    started(forwardHttp(req, res, judged, { target: gen.target, agent, keepClientAlive, onResponse, onError }));
+    flight.forwarding = forwardHttp(req, res, judged, { target: gen.target, agent, keepClientAlive, onResponse, onHead, onError, trace: flight.trace });
   }
 
   /**
@@ -195,7 +245,12 @@ export class HttpPath {
       // Counted from now, so a drain waits for an upgrade that waits for the proxy's import.
       const exchange = new WebSocketExchange(socket);
       gen.enter(exchange);
-      socket.once('close', () => gen.leave(exchange));
+      gen.stats.websockets++;
+      gen.stats.websocketsTotal++;
+      socket.once('close', () => {
+        gen.stats.websockets--;
+        gen.leave(exchange);
+      });
       this.#ws.tunnel(req, socket, head, gen);
     };
     order.whenIdle(() => {
@@ -227,6 +282,14 @@ export class HttpPath {
     if (err.code === 'HPE_INVALID_EOF_STATE') return order.whenIdle(() => socket.end());
     order.whenIdle(() => rejectUpgrade(socket, refusal.status, refused(refusal.reason)));
   }
+}
+
+/** The request head as node:http read it, in the text form the inspector keeps (the fast path keeps the raw bytes). */
+function headText(req: http.IncomingMessage): string {
+  let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return text;
 }
 
 /** A request head without its Upgrade (and HTTP2-Settings), as bytes node:http can read again. */

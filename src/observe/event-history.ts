@@ -1,0 +1,31 @@
+import type { BatonEvent } from '../events.js';
+
+/** An event as the control plane sends it: with an id (for SSE's Last-Event-ID) and a time. */
+export interface NumberedEvent {
+  id: number;
+  time: string;
+  event: BatonEvent;
+}
+
+/** The most recent events, numbered from 1, for the event stream to replay from. */
+export class EventHistory {
+  readonly #events: NumberedEvent[] = [];
+  readonly #limit: number;
+  #nextId = 1;
+
+  constructor(limit = 2000) {
+    this.#limit = limit;
+  }
+
+  add(event: BatonEvent): NumberedEvent {
+    const numbered = { id: this.#nextId++, time: new Date().toISOString(), event };
+    this.#events.push(numbered);
+    if (this.#events.length > this.#limit) this.#events.splice(0, this.#events.length - this.#limit);
+    return numbered;
+  }
+
+  /** Events after `id` (all kept, without one), oldest first. */
+  since(id = 0): NumberedEvent[] {
+    return this.#events.filter((e) => e.id > id);
+  }
+}

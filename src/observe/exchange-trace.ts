@@ -1,0 +1,91 @@
+import type { GenerationStats } from './generation-stats.js';
+import { BodyCapture, type RequestRing } from './request-ring.js';
+
+/** What the data paths record into: the inspector's ring, and the count of what no generation answered. */
+export interface Observer {
+  readonly ring: RequestRing;
+  /** Requests answered with no generation involved: refusals at the edge, 503s while nothing serves. */
+  readonly unrouted: GenerationStats;
+}
+
+/**
+ * One client request followed from its head to its end, by either data path: when the
+ * first response byte went out, the bytes each way, and (when the inspector records)
+ * the heads and the first bytes of each body. `end` counts it on the generation that
+ * answered and keeps it in the ring. This is the whole interface between the data path
+ * and observe/: the data path never reads the accounting back, and never sees the
+ * control plane.
+ */
+export class ExchangeTrace {
+  readonly startedAt = performance.now();
+  #ttfbAt = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  #requestBody: BodyCapture | undefined;
+  #responseBody: BodyCapture | undefined;
+  #responseHead: string | undefined;
+  #ended = false;
+
+  constructor(
+    readonly observer: Observer,
+    readonly method: string,
+    readonly target: string,
+    /** The request head as received (request line and field lines). */
+    readonly requestHead: string,
+  ) {}
+
+  /** Request body bytes, as they pass. */
+  bodyIn(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    const ring = this.observer.ring;
+    if (!ring.enabled) return;
+    (this.#requestBody ??= new BodyCapture(ring.bodyCapBytes)).add(chunk);
+  }
+
+  /** The response head went out (`head`: the status line and fields the client got). */
+  responded(head: string): void {
+    if (this.#ttfbAt === 0) this.#ttfbAt = performance.now();
+    this.#responseHead = head;
+  }
+
+  /** Response body bytes, as they pass (decoded, when re-framed). */
+  bodyOut(chunk: Buffer): void {
+    this.bytesOut += chunk.length;
+    const ring = this.observer.ring;
+    if (!ring.enabled) return;
+    (this.#responseBody ??= new BodyCapture(ring.bodyCapBytes)).add(chunk);
+  }
+
+  /**
+   * The request is over: `status` is what the client got (0: none), `own` whether baton
+   * answered instead of the gateway, `gen` the generation that answered. Counted once.
+   */
+  end(gen: { id: number; stats: GenerationStats } | undefined, status: number, own: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const now = performance.now();
+    const ttfbMs = this.#ttfbAt === 0 ? Number.NaN : this.#ttfbAt - this.startedAt;
+    const totalMs = now - this.startedAt;
+    (gen?.stats ?? this.observer.unrouted).record({ status, own, ttfbMs, totalMs, bytesIn: this.bytesIn, bytesOut: this.bytesOut });
+    const ring = this.observer.ring;
+    if (!ring.enabled) return;
+    ring.add({
+      gen: gen?.id,
+      method: this.method,
+      target: this.target,
+      startedAt: performance.timeOrigin + this.startedAt,
+      status,
+      own,
+      ttfbMs,
+      totalMs,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      requestHead: this.requestHead,
+      responseHead: this.#responseHead,
+      requestBody: this.#requestBody?.body,
+      requestBodyTruncated: this.#requestBody?.truncated ?? false,
+      responseBody: this.#responseBody?.body,
+      responseBodyTruncated: this.#responseBody?.truncated ?? false,
+    });
+  }
+}
