@@ -21,7 +21,15 @@ export type ReloadReason = 'start' | 'change' | 'manual' | 'crash';
  * terminal lines or JSON; the `type` strings are stable.
  */
 export type BatonEvent =
-  | { type: 'listening'; url: string; port: number; command: readonly string[]; watch: readonly string[] }
+  | {
+      type: 'listening';
+      url: string;
+      port: number;
+      command: readonly string[];
+      watch: readonly string[];
+      /** The control plane's URL (API and dashboard), when one runs. */
+      admin?: string;
+    }
   | { type: 'preset'; name: string; applied: string[] }
   | {
       type: 'change';

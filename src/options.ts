@@ -1,7 +1,16 @@
 import path from 'node:path';
+import type { Baton } from './lifecycle/baton.js';
 import { usageError } from './errors.js';
 import { flagValue } from './presets/preset.js';
 import { choosePreset, type PresetChoice, type PresetName, type PresetSettings } from './presets/index.js';
+
+/** A control plane started with baton (the admin API and dashboard: control/admin-server.ts). */
+export interface ControlPlane {
+  /** Its URL, for the `listening` event. */
+  readonly url: string;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
 
 /** What a caller of the API (or the CLI, after parsing flags) gives baton. */
 export interface BatonOptions {
@@ -58,6 +67,12 @@ export interface BatonOptions {
   recordBody?: number;
   /** Folder the gateway and the check run in; relative paths resolve against it. @default process.cwd() */
   cwd?: string;
+  /**
+   * Starts a control plane once the public port is bound (the CLI passes the admin API
+   * and dashboard, `adminServer()` from control/admin-server.ts, unless `--admin off`).
+   * The library alone starts none.
+   */
+  controlPlane?: (baton: Baton) => Promise<ControlPlane>;
   /** Environment for the gateway and the check. @default process.env */
   env?: NodeJS.ProcessEnv;
   /**

@@ -6,6 +6,8 @@ import { PRESET_CHOICES, PRESET_SUMMARY } from '../presets/index.js';
 
 export interface CliArgs {
   options: BatonOptions;
+  /** The control plane to start: where, and with what token; undefined with --admin off. */
+  admin: { host?: string; port?: number; fixed?: boolean; token?: string } | undefined;
   json: boolean;
   quiet: boolean;
   /** The config file read, if any, and the values it gave (followed while baton runs). */
@@ -39,6 +41,8 @@ export function buildProgram(version: string): Command {
     .option('--debounce <ms>', 'quiet time after a change before reloading', String(DEFAULTS.debounce))
     .option('--record <MiB>', 'memory for the request inspector (recent requests with heads and the start of each body); 0 turns it off', String(DEFAULTS.record))
     .option('--record-body <KiB>', 'how much of each request and response body the inspector keeps', String(DEFAULTS.recordBody))
+    .option('--admin <port>', 'the control plane (API and dashboard): a port, host:port (off loopback it needs a token), or off (default: 127.0.0.1:8081, a free port when that is taken)')
+    .option('--admin-token <token>', 'a token the control plane requires (default: none on loopback, a random one elsewhere; also BATON_ADMIN_TOKEN)')
     .option('--preset <name>', `gateway preset: ${PRESET_CHOICES.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (auto detects it from the command)`, 'auto')
     .option('--config <file>', `baton config file (default: ${CONFIG_FILE_NAME} in the working folder, if there is one)`)
     .addOption(new Option('--no-fast-path', "baton's own fast HTTP/1.1 reader for plain requests; turned off, every request goes through node:http (slower: a fallback if you suspect the reader)"))
@@ -106,6 +110,7 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
   return {
     kind: 'run',
     args: {
+      admin: parseAdmin(values.admin as string | undefined, (values.adminToken as string | undefined) ?? process.env.BATON_ADMIN_TOKEN),
       json: values.json === true,
       quiet: values.quiet === true,
       ...(fromFile ? { configFile: fromFile } : {}),
@@ -119,6 +124,17 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
       } as BatonOptions,
     },
   };
+}
+
+/** `--admin`: `off`, a port, or `host:port` (an IPv6 host in brackets). */
+export function parseAdmin(value: string | undefined, token: string | undefined): CliArgs['admin'] {
+  const withToken = token ? { token } : {};
+  if (value === undefined) return { ...withToken };
+  if (value === 'off') return undefined;
+  const match = /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(value);
+  if (!match || Number(match[2]) > 65535) throw usageError(`--admin must be a port, host:port or off, got "${value}"`, 'e.g. --admin 8081, --admin 0.0.0.0:8081, --admin off');
+  const host = match[1]?.replace(/^\[|\]$/g, '');
+  return { ...(host ? { host } : {}), port: Number(match[2]), fixed: true, ...withToken };
 }
 
 /** Long flag names by attribute, for error messages (`readyTimeout` → `--ready-timeout`). */

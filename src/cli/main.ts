@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Baton } from '../lifecycle/baton.js';
 import { parseCliArgs, type CliArgs } from './args.js';
 import { followConfigFile } from './config-follow.js';
+import { adminServer } from '../control/admin-server.js';
 import { BatonError } from '../errors.js';
 import { killAllGroups } from '../lifecycle/process-groups.js';
 import { createReporter } from './reporter.js';
@@ -52,7 +53,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   let baton: Baton;
   try {
-    baton = new Baton(args.options);
+    const admin = args.admin;
+    baton = new Baton({ ...args.options, ...(admin ? { controlPlane: adminServer({ ...admin, version }) } : {}) });
   } catch (err) {
     return fail(err);
   }

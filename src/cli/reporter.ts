@@ -41,7 +41,11 @@ export function createReporter(options: ReporterOptions): (event: BatonEvent) =>
 export function formatEvent(event: BatonEvent, cwd: string): string | undefined {
   switch (event.type) {
     case 'listening':
-      return `baton  listening on ${event.url} → ${event.command.join(' ')}\nbaton  watching ${event.watch.map((p) => shortPath(p, cwd)).join(', ')}: save a change there to reload`;
+      return [
+        `baton  listening on ${event.url} → ${event.command.join(' ')}`,
+        `baton  watching ${event.watch.map((p) => shortPath(p, cwd)).join(', ')}: save a change there to reload`,
+        ...(event.admin ? [`baton  dashboard ${event.admin} · r reloads · Ctrl-C stops`] : ['baton  r reloads · Ctrl-C stops']),
+      ].join('\n');
     case 'preset':
       return `baton  ${event.name} preset: ${event.applied.length > 0 ? event.applied.join('; ') : 'nothing to add'} (--preset none turns it off)`;
     case 'change':

@@ -16,7 +16,7 @@ import { FrontServer } from '../proxy/front-server.js';
 import { describeExit, GatewayProcess, portClash } from './gateway-process.js';
 import { Generation } from '../proxy/generation.js';
 import { SpeaksTlsError, waitHealthy, type ProbeFailure } from './health.js';
-import { LIVE_KEYS, resolveOptions, type BatonOptions, type LiveOptions, type ResolvedOptions } from '../options.js';
+import { LIVE_KEYS, resolveOptions, type BatonOptions, type ControlPlane, type LiveOptions, type ResolvedOptions } from '../options.js';
 import { Router } from '../proxy/router.js';
 import { shellQuote } from '../presets/preset.js';
 import { STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
@@ -93,6 +93,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   readonly #log = new GenerationLog();
   readonly #events = new EventHistory();
   readonly #history: ConfigHistory;
+  #control: ControlPlane | undefined;
 
   constructor(options: BatonOptions) {
     super();
@@ -155,6 +156,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     return { generations: this.#log, events: this.#events, requests: this.#observer.ring, unrouted: this.#observer.unrouted, files: this.#history };
   }
 
+  /** The generations alive now (serving, or draining), with their counters. */
+  liveStats(): Array<{ gen: number; stats: GenerationStats }> {
+    return [this.#serving, ...this.#retiring].filter((i) => i !== undefined).map((i) => ({ gen: i.generation.id, stats: i.generation.stats }));
+  }
+
   /** The generation serving now, for a request the control plane sends itself (a replay). */
   get servingTarget(): { gen: number; host: string; port: number } | undefined {
     const serving = this.#serving?.generation;
@@ -185,7 +191,15 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       throw err;
     }
     this.#url = bound.url;
-    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch });
+    if (this.#input.controlPlane) {
+      try {
+        this.#control = await this.#input.controlPlane(this);
+      } catch (err) {
+        await Promise.allSettled([this.#front.destroy(), this.#watcher.close()]);
+        throw err;
+      }
+    }
+    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch, ...(this.#control ? { admin: this.#control.url } : {}) });
     if (this.options.preset) this.#emit({ type: 'preset', name: this.options.preset, applied: this.options.presetApplied });
     for (const message of this.options.warnings) this.#emit({ type: 'warning', message });
     this.#request('start');
@@ -214,7 +228,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const alive = all.filter((p): p is GatewayProcess => p !== undefined && p.alive);
     // Only once running: a start that failed (a port in use, say) has nothing to report here.
     if (this.#url) this.#emit({ type: 'killed', processes: alive.map((p) => ({ gen: p.generation, pid: p.pid })) });
-    await Promise.allSettled([...all.map((p) => p?.destroy()), this.#front.destroy(), this.#watcher.close()]);
+    await Promise.allSettled([...all.map((p) => p?.destroy()), this.#front.destroy(), this.#watcher.close(), this.#control?.destroy()]);
     this.#serving?.generation.destroy();
     for (const inst of this.#retiring) inst.generation.destroy();
   }
@@ -492,6 +506,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     await Promise.allSettled([...this.#retiring].map((i) => i.retired));
     await this.#front.destroy();
     this.#emit({ type: 'closed' });
+    await this.#control?.close();
   }
 
   #emit(event: BatonEvent): void {

@@ -17,9 +17,18 @@ export class EventHistory {
     this.#limit = limit;
   }
 
+  readonly #listeners = new Set<(e: NumberedEvent) => void>();
+
+  /** Calls `listener` with each event from now on; returns how to stop. */
+  subscribe(listener: (e: NumberedEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   add(event: BatonEvent): NumberedEvent {
     const numbered = { id: this.#nextId++, time: new Date().toISOString(), event };
     this.#events.push(numbered);
+    for (const listener of this.#listeners) listener(numbered);
     if (this.#events.length > this.#limit) this.#events.splice(0, this.#events.length - this.#limit);
     return numbered;
   }

@@ -4,7 +4,8 @@ import type { GitignoreRules } from './gitignore.js';
 import type { OwnOutput } from './own-output.js';
 
 /** Folders never worth a reload. */
-const IGNORED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules']);
+/** `.baton` holds baton's own state files (control/state-file.ts). */
+const IGNORED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '.baton']);
 
 /**
  * Files editors write beside the real one while saving: vim swap and backup files and
