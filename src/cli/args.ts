@@ -62,6 +62,7 @@ Exit codes: 0 clean shutdown, 1 fatal runtime error, 2 usage error.
 Commands (each has --help):
   baton compare --a <config> --b <config> -- <gateway command with {config}>
   baton bench reload [baton flags] -- <gateway command>
+  baton status | baton reload | baton requests [--follow]   (a running baton, through its control plane)
 
 ${presetHelp()}
 

@@ -29,6 +29,10 @@ async function dispatch(argv: readonly string[]): Promise<number> {
         return await (await import('./commands/compare.js')).runCompare(argv.slice(1));
       case 'bench':
         return await (await import('./commands/bench-reload.js')).runBench(argv.slice(1));
+      case 'status':
+      case 'reload':
+      case 'requests':
+        return await (await import('./commands/client.js')).runClient(argv[0], argv.slice(1));
       case 'run':
         return await main(argv.slice(1));
       default:
