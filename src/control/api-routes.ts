@@ -119,6 +119,7 @@ export function apiRoutes(baton: Baton, rates: Rates, version: string): Handler 
   const routes: Array<[method: string, pattern: RegExp, handler: (match: RegExpExecArray) => Handler]> = [
     ['GET', /^\/api\/status$/, () => status],
     ['GET', /^\/api\/events$/, () => eventStream],
+    ['GET', /^\/api\/metrics$/, () => (_req, res) => send(res, 200, rates.samples)],
     ['GET', /^\/api\/requests$/, () => list],
     ['GET', /^\/api\/requests\.har$/, () => har],
     [

@@ -1,0 +1,108 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+declare global {
+  // The page's document, inside page.waitForFunction (the tests compile without the DOM lib).
+  var document: { querySelectorAll(selector: string): { length: number } };
+}
+import { BatonProcess, FIXTURE, ROOT } from './helpers/baton-process.js';
+import { tempDir, writeConfig, writeText } from './helpers/files.js';
+import { request } from './helpers/http.js';
+
+// The dashboard in a real browser: Debian's chromium-headless-shell (or chromium), driven
+// by playwright-core through executablePath (no browser download). It must load with no
+// console error, show the generations of a run, update live after a save, show a
+// rejected save with the gateway's error line, and filter the inspector. A screenshot
+// goes to docs/img/dashboard.png for the README (BATON_SCREENSHOT=1 npx vitest run test/dashboard.test.ts).
+
+const BROWSERS = ['/usr/bin/chromium-headless-shell', '/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium'];
+const executable = BROWSERS.find((file) => existsSync(file));
+if (!executable) console.log(`SKIPPED: the dashboard test needs a Chromium (${BROWSERS.join(', ')}); Debian: apt-get install chromium-headless-shell (.ci/run installs it as root).`);
+
+describe.skipIf(!executable)('the dashboard, in headless Chromium', () => {
+  const tmp = tempDir();
+  const config = tmp.file('gateway.json');
+  let baton: BatonProcess;
+  let browser: Browser;
+  let page: Page;
+  let url: string;
+  let admin: string;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    writeConfig(config, { version: 'v1' });
+    baton = BatonProcess.start(['-p', '0', '--debounce', '20', '-w', config, '--', 'node', FIXTURE, config], { cwd: tmp.dir });
+    const listening = await baton.waitFor((e) => e.type === 'listening');
+    url = listening.url as string;
+    admin = listening.admin as string;
+    await baton.serving(1);
+    browser = await chromium.launch({ executablePath: executable, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (err) => problems.push(err.message));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await baton?.kill();
+    tmp.remove();
+  });
+
+  it('loads with no console error and shows the serving generation', async () => {
+    await page.goto(admin);
+    await page.locator('.lane[data-gen="1"] .pill.serving').waitFor();
+    expect(await page.locator('header .serving').textContent()).toBe('gen 1 serving');
+    await page.locator('header .live.on').waitFor();
+    expect(problems).toEqual([]);
+  });
+
+  it('updates without a page reload: a save shows its generation, traffic shows in the inspector', async () => {
+    for (let i = 0; i < 5; i++) await request(`${url}/hello-${i}`);
+    await request(`${url}/needle`);
+    writeConfig(config, { version: 'v2', routes: 'more' });
+    await baton.serving(2);
+    await page.locator('.lane[data-gen="2"] .pill.serving').waitFor();
+    await page.locator('.lane[data-gen="1"] .pill.stopped').waitFor();
+    expect(await page.locator('.lane[data-gen="2"] .changes').textContent()).toBe('gateway.json: +2 −1');
+    await page.locator('tr.row td.target', { hasText: '/needle' }).waitFor();
+    expect(problems).toEqual([]);
+  });
+
+  it('shows a rejected save with the gateway’s error line', async () => {
+    writeText(config, '{ "version": "v3", broken');
+    const rejected = await baton.waitFor((e) => e.type === 'rejected');
+    const lane = page.locator(`.lane[data-gen="${rejected.gen as number}"]`);
+    await lane.locator('.pill.rejected').waitFor();
+    await lane.locator('.output', { hasText: 'ERROR parsing the configuration file' }).waitFor();
+    expect(await page.locator('header .serving').textContent()).toBe('gen 2 serving');
+  });
+
+  it('filters the inspector, shows a request with its headers and body, and the diff of a generation', async () => {
+    await page.fill('input.filter', 'needle');
+    await page.waitForFunction(() => globalThis.document.querySelectorAll('tr.row').length === 1);
+    expect(await page.locator('tr.row td.target').allTextContents()).toEqual(['/needle']);
+    await page.locator('tr.row').first().click();
+    await page.locator('.detail .kv', { hasText: 'GET /needle HTTP/1.1' }).waitFor();
+    await page.locator('.lane[data-gen="2"]').click();
+    await page.locator('pre.diff .add', { hasText: '"version": "v2"' }).waitFor();
+    await page.fill('input.filter', '');
+    await page.waitForFunction(() => globalThis.document.querySelectorAll('tr.row').length > 1);
+    // Some seconds of traffic for the chart, then the picture for the README.
+    for (let second = 0; second < 5; second++) {
+      for (let i = 0; i < 20 + second * 10; i++) await request(`${url}/api/items/${i % 5}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    await page.waitForTimeout(1200);
+    // The README's picture is refreshed with BATON_SCREENSHOT=1; a run without it keeps the tree clean.
+    const shot = process.env.BATON_SCREENSHOT === '1' ? path.join(ROOT, 'docs/img/dashboard.png') : tmp.file('dashboard.png');
+    mkdirSync(path.dirname(shot), { recursive: true });
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(statSync(shot).size).toBeGreaterThan(10_000);
+    expect(problems).toEqual([]);
+  });
+});
