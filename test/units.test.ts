@@ -9,7 +9,7 @@ import { StormDetector } from '../src/watch/storm.js';
 import { globToRegExp, ignoreRules } from '../src/watch/ignore-rules.js';
 import { findConfigFile, resolveOptions } from '../src/options.js';
 import { LineTail, MAX_LINE, onLines } from '../src/lifecycle/output-lines.js';
-import { formatEvent } from '../src/cli/reporter.js';
+import { createReporter, formatEvent } from '../src/cli/reporter.js';
 
 describe('findConfigFile', () => {
   it.each([
@@ -155,6 +155,9 @@ describe('CLI arguments', () => {
     expect(request).toEqual({
       kind: 'run',
       args: {
+        admin: {},
+        color: false,
+        gatewayOutput: 'all',
         json: true,
         quiet: true,
         options: {
@@ -190,6 +193,41 @@ describe('CLI arguments', () => {
       expect((err as BatonError).code).toBe('E_USAGE');
       expect((err as BatonError).exitCode).toBe(2);
     }
+  });
+});
+
+describe('reporter in a terminal', () => {
+  const capture = (options: Partial<Parameters<typeof createReporter>[0]>): { lines: () => string; report: (e: BatonEvent) => void } => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let text = '';
+    out.on('data', (c) => (text += c));
+    err.on('data', (c) => (text += c));
+    return { lines: () => text, report: createReporter({ json: false, quiet: false, cwd: '/', out, err, ...options }) };
+  };
+  it('colours what failed, dims the gateway, and leaves JSON and NO_COLOR-style runs plain', () => {
+    const colored = capture({ color: true });
+    colored.report({ type: 'rejected', gen: 3, reason: 'exited with code 1', output: ['ERROR x'], serving: 2 });
+    colored.report({ type: 'output', gen: 2, stream: 'stdout', line: 'hello' });
+    expect(colored.lines()).toContain('\x1b[31m');
+    expect(colored.lines()).toContain('\x1b[2m[gen 2] hello');
+    const plain = capture({ color: false });
+    plain.report({ type: 'rejected', gen: 3, reason: 'exited with code 1', output: [], serving: 2 });
+    expect(plain.lines()).not.toContain('\x1b[');
+    const json = capture({ color: true, json: true });
+    json.report({ type: 'serving', gen: 1, ms: 5 });
+    expect(json.lines()).not.toContain('\x1b[');
+  });
+  it('--gateway-output errors keeps stderr and lines that say error; none keeps nothing of the gateway', () => {
+    const errors = capture({ gatewayOutput: 'errors' });
+    errors.report({ type: 'output', gen: 1, stream: 'stdout', line: 'listening on 4000' });
+    errors.report({ type: 'output', gen: 1, stream: 'stdout', line: 'ERROR parsing the config' });
+    errors.report({ type: 'output', gen: 1, stream: 'stderr', line: 'something on stderr' });
+    expect(errors.lines()).toBe('[gen 1] ERROR parsing the config\n[gen 1] something on stderr\n');
+    const none = capture({ gatewayOutput: 'none' });
+    none.report({ type: 'output', gen: 1, stream: 'stderr', line: 'anything' });
+    none.report({ type: 'serving', gen: 1, ms: 5 });
+    expect(none.lines()).toBe('baton  gen 1 healthy in 5 ms — serving\n');
   });
 });
 

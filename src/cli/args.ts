@@ -3,9 +3,13 @@ import { usageError } from '../errors.js';
 import { CONFIG_FILE_NAME, loadConfigFile, type ConfigValues } from './config-file.js';
 import { DEFAULTS, parseWholeNumber, type BatonOptions } from '../options.js';
 import { PRESET_CHOICES, PRESET_SUMMARY } from '../presets/index.js';
+import { GATEWAY_OUTPUT_CHOICES, type GatewayOutput } from './reporter.js';
 
 export interface CliArgs {
   options: BatonOptions;
+  /** Colour human lines: a terminal, no --no-color, no NO_COLOR. */
+  color: boolean;
+  gatewayOutput: GatewayOutput;
   /** The control plane to start: where, and with what token; undefined with --admin off. */
   admin: { host?: string; port?: number; fixed?: boolean; token?: string } | undefined;
   json: boolean;
@@ -48,6 +52,8 @@ export function buildProgram(version: string): Command {
     .addOption(new Option('--no-fast-path', "baton's own fast HTTP/1.1 reader for plain requests; turned off, every request goes through node:http (slower: a fallback if you suspect the reader)"))
     .addOption(new Option('--no-gitignore', 'inside watched folders, leave out what .gitignore files ignore (turned off, only --ignore and the built-in rules apply)'))
     .addOption(new Option('--poll', 'poll files for changes instead of waiting for file-system events (bind mounts, network folders)'))
+    .addOption(new Option('--gateway-output <what>', "the gateway's own lines: all (dimmed, each after [gen N]), errors (stderr and lines saying error, fatal, panic or warn) or none").choices([...GATEWAY_OUTPUT_CHOICES]).default('all'))
+    .addOption(new Option('--no-color', 'no colours, even on a terminal (NO_COLOR does the same)'))
     .addOption(new Option('--json', 'one JSON object per line instead of human output'))
     .addOption(new Option('-q, --quiet', 'only errors'))
     .addHelpText(
@@ -111,6 +117,8 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
   return {
     kind: 'run',
     args: {
+      color: values.color !== false && !process.env.NO_COLOR && process.stdout.isTTY === true && values.json !== true,
+      gatewayOutput: (values.gatewayOutput as GatewayOutput | undefined) ?? 'all',
       admin: parseAdmin(values.admin as string | undefined, (values.adminToken as string | undefined) ?? process.env.BATON_ADMIN_TOKEN),
       json: values.json === true,
       quiet: values.quiet === true,

@@ -62,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     return fail(err);
   }
-  const report = createReporter({ json: args.json, quiet: args.quiet, cwd: baton.options.cwd });
+  const report = createReporter({ json: args.json, quiet: args.quiet, cwd: baton.options.cwd, color: args.color, gatewayOutput: args.gatewayOutput });
   baton.on('event', report);
   /** The config file, followed once baton runs: edits apply where they can (config-follow.ts). */
   let following: Promise<{ close(): Promise<void> } | undefined> = Promise.resolve(undefined);

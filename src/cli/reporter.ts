@@ -1,5 +1,12 @@
 import path from 'node:path';
+import { createColors } from 'picocolors';
 import type { BatonEvent } from '../events.js';
+
+/** What of the gateway's own output is shown: every line, its errors (stderr, and lines that say error, fatal, panic or warn), or none. */
+export type GatewayOutput = 'all' | 'errors' | 'none';
+export const GATEWAY_OUTPUT_CHOICES: readonly GatewayOutput[] = ['all', 'errors', 'none'];
+
+const LOOKS_BAD = /\b(error|fatal|panic|warn(ing)?)\b/i;
 
 export interface ReporterOptions {
   /** One JSON object per line instead of human lines. */
@@ -12,6 +19,10 @@ export interface ReporterOptions {
   out?: NodeJS.WritableStream;
   /** Where error lines go. @default process.stderr */
   err?: NodeJS.WritableStream;
+  /** Colour human lines (never JSON): rejections red, warnings yellow, the gateway's own lines dimmed. @default false */
+  color?: boolean;
+  /** @default 'all' */
+  gatewayOutput?: GatewayOutput;
 }
 
 /** Events a person must see even with --quiet. */
@@ -25,16 +36,42 @@ const RELOAD_SOURCES = { signal: 'SIGHUP', key: 'r key', api: 'API', config: 'th
 export function createReporter(options: ReporterOptions): (event: BatonEvent) => void {
   const out = options.out ?? process.stdout;
   const err = options.err ?? process.stderr;
+  const c = createColors(options.color === true);
+  const shownOutput = options.gatewayOutput ?? 'all';
   return (event) => {
     const isError = ERROR_EVENTS.has(event.type);
     if (options.quiet && !isError) return;
+    if (event.type === 'output' && (shownOutput === 'none' || (shownOutput === 'errors' && event.stream !== 'stderr' && !LOOKS_BAD.test(event.line)))) return;
     if (options.json) {
       out.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
       return;
     }
     const text = formatEvent(event, options.cwd);
-    if (text !== undefined) (isError ? err : out).write(`${text}\n`);
+    if (text === undefined) return;
+    (isError ? err : out).write(`${paint(event, text, c)}\n`);
   };
+}
+
+/** Colours for a terminal: what failed stands out, the gateway's own lines step back. */
+function paint(event: BatonEvent, text: string, c: ReturnType<typeof createColors>): string {
+  if (!c.isColorSupported) return text;
+  const marked = text.replace(/^baton {2}/gm, `${c.bold(c.cyan('baton'))}  `);
+  switch (event.type) {
+    case 'output':
+      return c.dim(text);
+    case 'rejected':
+    case 'crashed':
+      return marked.replace(/^(.*?)(\n|$)/, (_, line: string, rest: string) => `${c.red(c.bold(line))}${rest}`).replace(/^( {2}│ .*)$/gm, (l) => c.red(l));
+    case 'warning':
+    case 'killed':
+      return c.yellow(marked);
+    case 'serving':
+      return marked.replace(/— serving$/, c.green('— serving'));
+    case 'listening':
+      return marked.replace(/(http:\/\/\S+)/g, (u) => c.underline(u));
+    default:
+      return marked;
+  }
 }
 
 /** The human line(s) for one event; undefined for events with nothing to say. */
