@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// What the accounting and the request inspector cost on the data path: three batons in
+// front of one Caddy (or the fixture gateway without Caddy), loaded in alternating rounds
+// by the same load generator — baton as shipped (accounting, recording at 8 MiB, the
+// control plane), baton with `--record 0 --admin off` (accounting only), and, with
+// `--before <dist/cli/main.js of an older build>`, a build from before observe/ existed
+// (neither). Reports throughput, baton's CPU per request and peak RSS per mode, and the
+// difference in µs per request. Load: wrk when installed (a C program, which leaves more
+// CPU to the proxy), else autocannon.
+//
+//   node bench/recording-cost.mjs [--before /tmp/old/dist/cli/main.js] [--rounds 5] [--seconds 5]
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import getPort from 'get-port';
+import { startBaton } from './lib/baton.mjs';
+import { cannon } from './lib/cannon.mjs';
+import { gatewayEnv } from './lib/gateways.mjs';
+import { start, stop, waitHttp } from './lib/proc.mjs';
+import { cpuMs, peakRssMiB } from './lib/procstat.mjs';
+import { flag, fmt, installed, mean, printMachine, table, tempDir, writeResults, runIfMain, FIXTURE } from './lib/util.mjs';
+
+/** One round of load: wrk (-c connections, -d seconds) when installed, else autocannon. */
+async function load(url, connections, seconds) {
+  if (installed('wrk')) {
+    const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', url], { encoding: 'utf8' });
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+    const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0);
+    return { requests, rps: requests / seconds, errors };
+  }
+  const r = await cannon({ url, connections, seconds });
+  return { requests: r.requests, rps: r.rps, errors: r.errors + r.non2xx };
+}
+
+export async function recordingCost(argv = process.argv) {
+  const machine = printMachine();
+  const o = { rounds: flag('rounds', 5, argv), seconds: flag('seconds', 5, argv), connections: flag('connections', 50, argv), before: flag('before', '', argv) };
+  const dir = tempDir();
+  const caddy = installed('caddy');
+  const file = path.join(dir, caddy ? 'Caddyfile' : 'gateway.json');
+  writeFileSync(file, caddy ? `{\n\tadmin off\n\tauto_https off\n}\n:{$PORT} {\n\trespond \`${JSON.stringify({ hello: 'world', padding: 'x'.repeat(200) })}\` 200\n}\n` : `${JSON.stringify({ version: 'v1' })}\n`);
+  const command = caddy ? ['caddy', 'run', '--config', file, '--adapter', 'caddyfile'] : ['node', FIXTURE, file];
+  const env = gatewayEnv(dir);
+  const modes = {
+    shipped: { label: 'baton as shipped (accounting + inspector 8 MiB + control plane)', args: [] },
+    accounting: { label: 'baton --record 0 --admin off (accounting only)', args: ['--record', '0', '--admin', 'off'] },
+    ...(o.before ? { before: { label: `baton before observe/ (${o.before})`, args: [], cli: o.before } } : {}),
+  };
+  const batons = {};
+  for (const [name, mode] of Object.entries(modes)) {
+    const port = await getPort({ host: '127.0.0.1' });
+    batons[name] = await startBaton(['-p', String(port), '--preset', 'none', ...mode.args, '-w', file], command, { env, cwd: dir, ...(mode.cli ? { cli: mode.cli } : {}) });
+  }
+  console.log(`\n## recording cost: ${caddy ? 'Caddy respond' : 'fixture gateway'}, ${o.rounds} rounds of ${o.seconds} s per mode, ${o.connections} connections, load by ${installed('wrk') ? 'wrk' : 'autocannon'}\n`);
+  for (const name of Object.keys(modes)) await load(`${batons[name].url}/`, o.connections, 1); // warm-up
+  const rounds = [];
+  for (let i = 0; i < o.rounds; i++) {
+    for (const name of Object.keys(modes)) {
+      const pid = batons[name].pid;
+      const cpu0 = cpuMs(pid);
+      const r = await load(`${batons[name].url}/`, o.connections, o.seconds);
+      rounds.push({ mode: name, round: i, ...r, cpuUsPerReq: ((cpuMs(pid) - cpu0) * 1000) / r.requests });
+    }
+  }
+  const rows = Object.keys(modes).map((name) => {
+    const of = rounds.filter((r) => r.mode === name);
+    return { name, rps: mean(of.map((r) => r.rps)), cpu: mean(of.map((r) => r.cpuUsPerReq)), errors: of.reduce((a, r) => a + r.errors, 0), rss: peakRssMiB(batons[name].pid) };
+  });
+  for (const name of Object.keys(modes)) await batons[name].stop();
+  const base = rows.find((r) => r.name === (o.before ? 'before' : 'accounting'));
+  const md = table(
+    ['mode', 'req/s', 'baton CPU µs/req', `vs ${base.name}`, 'peak RSS (MiB)', 'errors'],
+    rows.map((r) => [modes[r.name].label, fmt(r.rps), fmt(r.cpu, 1), `${r.cpu - base.cpu >= 0 ? '+' : ''}${fmt(r.cpu - base.cpu, 1)} µs`, fmt(r.rss, 1), r.errors]),
+  );
+  console.log(`${md}\n`);
+  writeResults('recording-cost', { scenario: 'recording-cost', machine, options: o, rows, rounds, table: md });
+  return { rows, md };
+}
+
+runIfMain(import.meta.url, () => recordingCost());
