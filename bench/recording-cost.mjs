@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // What the accounting and the request inspector cost on the data path: three batons in
 // front of one Caddy (or the fixture gateway without Caddy), loaded in alternating rounds
-// by the same load generator — baton as shipped (accounting, recording at 8 MiB, the
+// by the same load generator — baton as shipped (accounting, recording at its default, the
 // control plane), baton with `--record 0 --admin off` (accounting only), and, with
 // `--before <dist/cli/main.js of an older build>`, a build from before observe/ existed
 // (neither). Reports throughput, baton's CPU per request and peak RSS per mode, and the
 // difference in µs per request. Load: wrk when installed (a C program, which leaves more
 // CPU to the proxy), else autocannon.
 //
-//   node bench/recording-cost.mjs [--before /tmp/old/dist/cli/main.js] [--rounds 5] [--seconds 5]
+//   node bench/recording-cost.mjs [--before /tmp/old/dist/cli/main.js] [--rounds 5] [--seconds 5] [--record <MiB>]
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,8 +41,9 @@ export async function recordingCost(argv = process.argv) {
   writeFileSync(file, caddy ? `{\n\tadmin off\n\tauto_https off\n}\n:{$PORT} {\n\trespond \`${JSON.stringify({ hello: 'world', padding: 'x'.repeat(200) })}\` 200\n}\n` : `${JSON.stringify({ version: 'v1' })}\n`);
   const command = caddy ? ['caddy', 'run', '--config', file, '--adapter', 'caddyfile'] : ['node', FIXTURE, file];
   const env = gatewayEnv(dir);
+  const record = flag('record', 0, argv);
   const modes = {
-    shipped: { label: 'baton as shipped (accounting + inspector 8 MiB + control plane)', args: [] },
+    shipped: record ? { label: `baton --record ${record} (accounting + inspector ${record} MiB + control plane)`, args: ['--record', String(record)] } : { label: 'baton as shipped (accounting + inspector at its default + control plane)', args: [] },
     accounting: { label: 'baton --record 0 --admin off (accounting only)', args: ['--record', '0', '--admin', 'off'] },
     ...(o.before ? { before: { label: `baton before observe/ (${o.before})`, args: [], cli: o.before } } : {}),
   };
@@ -54,8 +55,10 @@ export async function recordingCost(argv = process.argv) {
   console.log(`\n## recording cost: ${caddy ? 'Caddy respond' : 'fixture gateway'}, ${o.rounds} rounds of ${o.seconds} s per mode, ${o.connections} connections, load by ${installed('wrk') ? 'wrk' : 'autocannon'}\n`);
   for (const name of Object.keys(modes)) await load(`${batons[name].url}/`, o.connections, 1); // warm-up
   const rounds = [];
+  const names = Object.keys(modes);
   for (let i = 0; i < o.rounds; i++) {
-    for (const name of Object.keys(modes)) {
+    // Each round starts with another mode, so drift of the machine spreads over all of them.
+    for (const name of [...names.slice(i % names.length), ...names.slice(0, i % names.length)]) {
       const pid = batons[name].pid;
       const cpu0 = cpuMs(pid);
       const r = await load(`${batons[name].url}/`, o.connections, o.seconds);
@@ -64,13 +67,14 @@ export async function recordingCost(argv = process.argv) {
   }
   const rows = Object.keys(modes).map((name) => {
     const of = rounds.filter((r) => r.mode === name);
-    return { name, rps: mean(of.map((r) => r.rps)), cpu: mean(of.map((r) => r.cpuUsPerReq)), errors: of.reduce((a, r) => a + r.errors, 0), rss: peakRssMiB(batons[name].pid) };
+    const cpus = of.map((r) => r.cpuUsPerReq);
+    return { name, rps: mean(of.map((r) => r.rps)), cpu: mean(cpus), cpuMin: Math.min(...cpus), cpuMax: Math.max(...cpus), errors: of.reduce((a, r) => a + r.errors, 0), rss: peakRssMiB(batons[name].pid) };
   });
   for (const name of Object.keys(modes)) await batons[name].stop();
   const base = rows.find((r) => r.name === (o.before ? 'before' : 'accounting'));
   const md = table(
-    ['mode', 'req/s', 'baton CPU µs/req', `vs ${base.name}`, 'peak RSS (MiB)', 'errors'],
-    rows.map((r) => [modes[r.name].label, fmt(r.rps), fmt(r.cpu, 1), `${r.cpu - base.cpu >= 0 ? '+' : ''}${fmt(r.cpu - base.cpu, 1)} µs`, fmt(r.rss, 1), r.errors]),
+    ['mode', 'req/s', 'baton CPU µs/req (rounds min–max)', `vs ${base.name}`, 'peak RSS (MiB)', 'errors'],
+    rows.map((r) => [modes[r.name].label, fmt(r.rps), `${fmt(r.cpu, 1)} (${fmt(r.cpuMin, 1)}–${fmt(r.cpuMax, 1)})`, `${r.cpu - base.cpu >= 0 ? '+' : ''}${fmt(r.cpu - base.cpu, 1)} µs`, fmt(r.rss, 1), r.errors]),
   );
   console.log(`${md}\n`);
   writeResults('recording-cost', { scenario: 'recording-cost', machine, options: o, rows, rounds, table: md });

@@ -60,7 +60,7 @@ export interface BatonOptions {
   /**
    * The request inspector's memory, MiB: the most recent requests with their heads and
    * the first `recordBody` KiB of each body, the oldest dropped first. 0 turns it off
-   * (the counts per generation are kept regardless). @default 8
+   * (the counts per generation are kept regardless). @default 2
    */
   record?: number;
   /** How much of each request and response body the inspector keeps, KiB. @default 16 */
@@ -124,7 +124,7 @@ export const DEFAULTS = {
   drainTimeout: 30_000,
   stopTimeout: 5_000,
   debounce: 100,
-  record: 8,
+  record: 2,
   recordBody: 16,
 } as const;
 

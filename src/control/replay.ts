@@ -34,7 +34,7 @@ export function replay(baton: Baton, original: Captured): Promise<{ captured: Ca
       res.on('end', () => {
         let responseHead = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n`;
         for (let i = 0; i < res.rawHeaders.length; i += 2) responseHead += `${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}\r\n`;
-        const captured = ring.add({
+        const id = ring.add({
           gen: target.gen,
           method: original.method,
           target: original.target,
@@ -49,11 +49,12 @@ export function replay(baton: Baton, original: Captured): Promise<{ captured: Ca
           responseHead,
           requestBody: original.requestBody,
           requestBodyTruncated: false,
-          responseBody: body.body,
+          responseBody: body.parts,
           responseBodyTruncated: body.truncated,
           replayOf: original.id,
         });
-        resolve({ captured });
+        const captured = ring.get(id);
+        resolve(captured ? { captured } : { status: 503, error: 'the inspector is off (--record 0): the replay went out, but nothing keeps it' });
       });
       res.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 502, error: `generation ${target.gen} failed the replay (${err.code ?? err.message})` }));
     });

@@ -82,9 +82,9 @@ export class ExchangeTrace {
       bytesOut: this.bytesOut,
       requestHead: this.requestHead,
       responseHead: this.#responseHead,
-      requestBody: this.#requestBody?.body,
+      requestBody: this.#requestBody?.parts,
       requestBodyTruncated: this.#requestBody?.truncated ?? false,
-      responseBody: this.#responseBody?.body,
+      responseBody: this.#responseBody?.parts,
       responseBodyTruncated: this.#responseBody?.truncated ?? false,
     });
   }
