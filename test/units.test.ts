@@ -6,6 +6,7 @@ import { BatonError } from '../src/errors.js';
 import type { BatonEvent } from '../src/events.js';
 import { looksLikePortClash, portClash } from '../src/lifecycle/gateway-process.js';
 import { StormDetector } from '../src/watch/storm.js';
+import { RequestRing } from '../src/observe/request-ring.js';
 import { globToRegExp, ignoreRules } from '../src/watch/ignore-rules.js';
 import { findConfigFile, resolveOptions } from '../src/options.js';
 import { LineTail, MAX_LINE, onLines } from '../src/lifecycle/output-lines.js';
@@ -274,5 +275,53 @@ describe('reporter', () => {
   it('says who keeps serving after a rejection, and shows the gateway output', () => {
     expect(formatEvent(all[8]!, '/p')).toBe('baton  gen 3 rejected: exited with code 1 before becoming healthy — gen 2 keeps serving\n  │ ERROR parsing');
     expect(formatEvent({ type: 'rejected', gen: 1, reason: 'x', output: [], serving: undefined }, '/p')).toMatch(/nothing is serving: requests get 503 until a good save/);
+  });
+});
+
+describe('request ring', () => {
+  const entry = (target: string, body = ''): Parameters<RequestRing['add']>[0] => ({
+    gen: 1, method: 'GET', target, startedAt: 1, status: 200, own: false, ttfbMs: 1, totalMs: 2, bytesIn: body.length, bytesOut: 0,
+    requestHead: `GET ${target} HTTP/1.1\r\nHost: x\r\n`, responseHead: 'HTTP/1.1 200 OK\r\n',
+    requestBody: body ? [Buffer.from(body.slice(0, 3)), Buffer.from(body.slice(3))] : undefined, requestBodyTruncated: false, responseBody: undefined, responseBodyTruncated: false,
+  });
+
+  it('gives entries back newest first, as they went in, bodies joined', () => {
+    const ring = new RequestRing(64 * 1024, 1024);
+    ring.add(entry('/a'));
+    const id = ring.add(entry('/b', 'hello world'));
+    expect(ring.list().map((e) => e.target)).toEqual(['/b', '/a']);
+    expect(ring.get(id)).toMatchObject({ method: 'GET', target: '/b', status: 200, requestHead: 'GET /b HTTP/1.1\r\nHost: x\r\n', responseHead: 'HTTP/1.1 200 OK\r\n', requestBodyTruncated: false });
+    expect(ring.get(id)!.requestBody!.toString()).toBe('hello world');
+  });
+
+  it('cuts a body at its cap and marks it', () => {
+    const ring = new RequestRing(64 * 1024, 4);
+    const id = ring.add(entry('/b', 'hello world'));
+    expect(ring.get(id)!.requestBody!.toString()).toBe('hell');
+    expect(ring.get(id)!.requestBodyTruncated).toBe(true);
+  });
+
+  it('stays within its bytes across many laps, dropping the oldest whole entries', () => {
+    const ring = new RequestRing(16 * 1024, 1024);
+    const ids: number[] = [];
+    for (let i = 0; i < 2000; i++) ids.push(ring.add(entry(`/r${i}`, 'x'.repeat(i % 700))));
+    expect(ring.bytes).toBeLessThanOrEqual(16 * 1024);
+    const kept = ring.list();
+    expect(kept.length).toBeGreaterThan(10);
+    expect(kept.length).toBe(ring.size);
+    // Every entry kept reads back whole, the newest first, and dropped ones are gone.
+    kept.forEach((e, i) => {
+      const n = 1999 - i;
+      expect(e.target).toBe(`/r${n}`);
+      expect(e.requestBody?.length ?? 0).toBe(n % 700);
+    });
+    expect(ring.get(ids[0]!)).toBeUndefined();
+  });
+
+  it('keeps nothing with a cap of 0', () => {
+    const ring = new RequestRing(0, 1024);
+    expect(ring.add(entry('/a'))).toBe(0);
+    expect(ring.list()).toEqual([]);
+    expect(ring.enabled).toBe(false);
   });
 });
