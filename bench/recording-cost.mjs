@@ -8,7 +8,7 @@
 // difference in µs per request. Load: wrk when installed (a C program, which leaves more
 // CPU to the proxy), else autocannon.
 //
-//   node bench/recording-cost.mjs [--before /tmp/old/dist/cli/main.js] [--rounds 5] [--seconds 5] [--record <MiB>]
+//   node bench/recording-cost.mjs [--before /tmp/old/dist/cli/main.js] [--long: 6 rounds of 5 s, else 3 of 3 s] [--rounds N] [--seconds S] [--record <MiB>]
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import { cannon } from './lib/cannon.mjs';
 import { gatewayEnv } from './lib/gateways.mjs';
 import { start, stop, waitHttp } from './lib/proc.mjs';
 import { cpuMs, peakRssMiB } from './lib/procstat.mjs';
-import { flag, fmt, installed, mean, printMachine, table, tempDir, writeResults, runIfMain, FIXTURE } from './lib/util.mjs';
+import { flag, fmt, installed, isLong, mean, printMachine, table, tempDir, writeResults, runIfMain, FIXTURE } from './lib/util.mjs';
 
 /** One round of load: wrk (-c connections, -d seconds) when installed, else autocannon. */
 async function load(url, connections, seconds) {
@@ -34,7 +34,8 @@ async function load(url, connections, seconds) {
 
 export async function recordingCost(argv = process.argv) {
   const machine = printMachine();
-  const o = { rounds: flag('rounds', 5, argv), seconds: flag('seconds', 5, argv), connections: flag('connections', 50, argv), before: flag('before', '', argv) };
+  const long = isLong(argv);
+  const o = { rounds: flag('rounds', long ? 6 : 3, argv), seconds: flag('seconds', long ? 5 : 3, argv), connections: flag('connections', 50, argv), before: flag('before', '', argv) };
   const dir = tempDir();
   const caddy = installed('caddy');
   const file = path.join(dir, caddy ? 'Caddyfile' : 'gateway.json');

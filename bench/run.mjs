@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: every scenario, one after another, bounded (about 4 minutes; --long for
+// `npm run bench`: every scenario, one after another, bounded (about 5 minutes; --long for
 // longer runs). Each prints its markdown tables and writes bench/results/<scenario>.json
 // and .svg. Peers that are not installed (caddy, nginx, reflex) are skipped with a message.
 //
@@ -10,6 +10,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compare } from '../dist/tools/compare.js';
 import { overheadScenario } from './overhead.mjs';
+import { recordingCost } from './recording-cost.mjs';
+import { recordingMicro } from './recording-micro.mjs';
 import { reloadScenario } from './reload.mjs';
 import { flag, FIXTURE, installed, isLong, printMachine, ROOT, tempDir } from './lib/util.mjs';
 
@@ -37,7 +39,7 @@ function compareScenario(argv) {
   return compare({ a: path.join(dir, 'a.json'), b: path.join(dir, 'b.json'), command: ['node', FIXTURE, '{config}'], ...timing }, io);
 }
 
-const SCENARIOS = { overhead: overheadScenario, reload: reloadScenario, compare: compareScenario };
+const SCENARIOS = { overhead: overheadScenario, reload: reloadScenario, compare: compareScenario, recording: async (argv) => { await recordingMicro(argv); await recordingCost(argv); } };
 
 async function main() {
   const argv = process.argv;

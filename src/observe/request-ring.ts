@@ -76,8 +76,8 @@ const SEGMENTS = 6;
 const BYTES_PER_SLOT = 256;
 
 /**
- * The request inspector's memory: the most recent exchanges, bounded in bytes (as ngrok's
- * inspector is), the oldest overwritten first. Everything is copied into one arena
+ * The request inspector's memory: the most recent exchanges, bounded in bytes, the
+ * oldest overwritten first. Everything is copied into one arena
  * allocated up front and indexed by typed arrays, so recording allocates nothing that
  * lives past the request: thousands of kept requests a second would otherwise all
  * survive the young generation and make every full garbage collection pay for them
