@@ -94,28 +94,37 @@ export type BatonEvent =
 
 export type BatonEventType = BatonEvent['type'];
 
-/** Every event type, for docs and tools; the compiler checks it matches the union. */
-export const EVENT_TYPES = [
-  'listening',
-  'preset',
-  'change',
-  'reload',
-  'settings',
-  'starting',
-  'output',
-  'port-clash',
-  'serving',
-  'rejected',
-  'abandoned',
-  'draining',
-  'stopped',
-  'crashed',
-  'shutdown',
-  'killed',
-  'closed',
-  'warning',
-] as const satisfies readonly BatonEventType[];
+type FieldsOf<T extends BatonEventType> = Exclude<keyof Extract<BatonEvent, { type: T }>, 'type'>;
 
-type Missing = Exclude<BatonEventType, (typeof EVENT_TYPES)[number]>;
-/** Fails to compile when an event type is added to the union but not to EVENT_TYPES. */
-export const EVENT_TYPES_COMPLETE: Missing extends never ? true : Missing = true;
+/**
+ * Every event type with its fields (besides `type` and, in JSON, `time`), for docs and
+ * tools. The compiler checks both ways: each listed field exists, and none is missing.
+ */
+export const EVENT_FIELDS = {
+  listening: ['url', 'port', 'command', 'watch', 'admin'],
+  preset: ['name', 'applied'],
+  change: ['files', 'early'],
+  reload: ['source'],
+  settings: ['file', 'applied'],
+  starting: ['gen', 'port', 'pid', 'reason', 'changes', 'endpoints'],
+  output: ['gen', 'stream', 'line'],
+  'port-clash': ['gen', 'port'],
+  serving: ['gen', 'ms'],
+  rejected: ['gen', 'reason', 'output', 'serving'],
+  abandoned: ['gen'],
+  draining: ['gen', 'inflight'],
+  stopped: ['gen', 'ms', 'forced', 'drainTimedOut', 'cut', 'served'],
+  crashed: ['gen', 'reason', 'output', 'restartInMs'],
+  shutdown: ['signal'],
+  killed: ['processes'],
+  closed: [],
+  warning: ['message', 'gen'],
+} as const satisfies { [T in BatonEventType]: readonly FieldsOf<T>[] };
+
+/** Every event type, in the order of EVENT_FIELDS. */
+export const EVENT_TYPES = Object.keys(EVENT_FIELDS) as Array<keyof typeof EVENT_FIELDS>;
+
+type MissingType = Exclude<BatonEventType, keyof typeof EVENT_FIELDS>;
+type MissingField = { [T in BatonEventType]: Exclude<FieldsOf<T>, (typeof EVENT_FIELDS)[T][number]> }[BatonEventType];
+/** Fails to compile when an event type, or a field of one, is added to the union but not to EVENT_FIELDS. */
+export const EVENT_FIELDS_COMPLETE: [MissingType | MissingField] extends [never] ? true : MissingType | MissingField = true;

@@ -13,5 +13,7 @@
 export { Baton } from './lifecycle/baton.js';
 export { BatonError, type BatonErrorCode } from './errors.js';
 export type { BatonEvent, BatonEventType, ReloadReason } from './events.js';
+export { EVENT_FIELDS, EVENT_TYPES } from './events.js';
+export type { ServedTotals } from './events.js';
 export { DEFAULTS, LIVE_KEYS, type BatonOptions, type LiveOptions, type ResolvedOptions } from './options.js';
 export { createReporter, formatEvent, type ReporterOptions } from './cli/reporter.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildProgram, presetHelp } from '../src/cli/args.js';
 import { configSchema } from '../src/cli/config-file.js';
 import { ERROR_CODES } from '../src/errors.js';
-import { EVENT_TYPES } from '../src/events.js';
+import { EVENT_FIELDS, EVENT_TYPES } from '../src/events.js';
 import { PRESET_SUMMARY } from '../src/presets/index.js';
 import { resolveOptions } from '../src/options.js';
 import { isRefusal, judgeRequest } from '../src/proxy/edge/request-rules.js';
@@ -44,6 +44,15 @@ describe('docs match the code', () => {
   it('README lists every --json event type', () => {
     const documented = tableAfter(read('README.md'), '## JSON output').map((row) => row[0]!.replaceAll('`', ''));
     expect(documented).toEqual([...EVENT_TYPES]);
+  });
+
+  it('README names every field of every --json event, and no other', () => {
+    for (const row of tableAfter(read('README.md'), '## JSON output')) {
+      const type = row[0]!.replaceAll('`', '') as keyof typeof EVENT_FIELDS;
+      // Field names are in backticks; the values a field takes follow it in parentheses.
+      const fields = [...row[1]!.replace(/\([^)]*\)/g, '').matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+      expect(fields, `fields of ${type}`).toEqual([...EVENT_FIELDS[type]]);
+    }
   });
 });
 
