@@ -5,6 +5,7 @@ import { BatonProcess, CLI, FIXTURE } from './helpers/baton-process.js';
 import { writeConfig } from './helpers/files.js';
 import { DATA_PATHS, useHarness } from './helpers/harness.js';
 import { getJson, request } from './helpers/http.js';
+import { converse } from './helpers/raw-http.js';
 
 // The control plane (docs/api.md): numbers that match the traffic a test sent and
 // counted, per generation, on both data paths; the event stream and its replay; HAR; a
@@ -101,6 +102,18 @@ describe.each(DATA_PATHS)('the control plane, on the %s', (_name, pathFlags) => 
     expect(post.response.body).toMatchObject({ size: 1024, truncated: true, text: 'x'.repeat(1024) });
     expect((await api(admin, '/api/requests/999999')).status).toBe(404);
   });
+
+  it('counts a refusal at the edge as unrouted, and keeps it in the inspector with no generation', async () => {
+    const { url, admin } = await start(pathFlags);
+    const port = Number(new URL(url).port);
+    const answer = await converse(port, ['POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n']);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    const status = (await api(admin, '/api/status')).body;
+    expect(status.unrouted).toMatchObject({ requests: 1, statuses: { '4xx': 1 } });
+    expect(status.generations.find((g: Json) => g.gen === 1).requests).toBe(0);
+    const [kept] = (await api(admin, '/api/requests')).body as Json[];
+    expect(kept).toMatchObject({ gen: null, status: 400, method: 'POST', target: '/smuggle', own: true });
+  });
 });
 
 describe('the control plane', () => {
@@ -157,6 +170,15 @@ describe('the control plane', () => {
     expect((await api(base, '/api/status', { token })).status).toBe(200);
     const cross = await request(`${base.replace(/\/\?token=.*$/, '')}/api/reload`, { method: 'POST', headers: { origin: 'http://evil.example', authorization: `Bearer ${token}` } });
     expect(cross.status).toBe(403);
+  });
+
+  it('on loopback, refuses a Host that is not a loopback name (DNS rebinding)', async () => {
+    const { admin } = await start();
+    const port = Number(new URL(admin).port);
+    const rebound = await converse(port, ['GET /api/status HTTP/1.1\r\nHost: attacker.example:' + port + '\r\nConnection: close\r\n\r\n']);
+    expect(rebound).toMatch(/^HTTP\/1\.1 403 /);
+    const local = await converse(port, ['GET /api/status HTTP/1.1\r\nHost: localhost:' + port + '\r\nConnection: close\r\n\r\n']);
+    expect(local).toMatch(/^HTTP\/1\.1 200 /);
   });
 
   it('the CLI client finds the baton running from its folder: status, requests and reload', async () => {

@@ -7,6 +7,9 @@ import type { BatonEvent } from '../src/events.js';
 import { looksLikePortClash, portClash } from '../src/lifecycle/gateway-process.js';
 import { StormDetector } from '../src/watch/storm.js';
 import { RequestRing } from '../src/observe/request-ring.js';
+import { LogHistogram, difference, percentileOf } from '../src/observe/log-histogram.js';
+import { ConfigHistory } from '../src/observe/config-history.js';
+import { tempDir, writeConfig, writeText } from './helpers/files.js';
 import { globToRegExp, ignoreRules } from '../src/watch/ignore-rules.js';
 import { findConfigFile, resolveOptions } from '../src/options.js';
 import { LineTail, MAX_LINE, onLines } from '../src/lifecycle/output-lines.js';
@@ -323,5 +326,63 @@ describe('request ring', () => {
     expect(ring.add(entry('/a'))).toBe(0);
     expect(ring.list()).toEqual([]);
     expect(ring.enabled).toBe(false);
+  });
+});
+
+describe('log histogram', () => {
+  it('gives every percentile within 5 % of the exact one, and windows by difference', () => {
+    // A skewed spread of latencies, 0.05 ms to 2 s, with a deterministic generator.
+    let seed = 7;
+    const next = (): number => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const values = Array.from({ length: 20000 }, () => 0.05 * Math.exp(next() * Math.log(40000)));
+    const h = new LogHistogram();
+    for (const v of values.slice(0, 10000)) h.add(v);
+    const before = h.snapshot();
+    for (const v of values.slice(10000)) h.add(v);
+    const exact = (sample: number[], p: number): number => [...sample].sort((a, b) => a - b)[Math.ceil((p / 100) * sample.length) - 1]!;
+    for (const p of [1, 50, 90, 99, 99.9]) {
+      const got = h.percentile(p);
+      const want = exact(values, p);
+      expect(got / want, `p${p}`).toBeGreaterThanOrEqual(1);
+      expect(got / want, `p${p}`).toBeLessThanOrEqual(1.05);
+      const window = difference(h.counts, before);
+      expect(window.total).toBe(10000);
+      const w = percentileOf(window.counts, window.total, p) / exact(values.slice(10000), p);
+      expect(w, `window p${p}`).toBeGreaterThanOrEqual(1);
+      expect(w, `window p${p}`).toBeLessThanOrEqual(1.05);
+    }
+    expect(new LogHistogram().percentile(50)).toBeNaN();
+  });
+});
+
+describe('config history', () => {
+  it('diffs each generation against the one before, counts lines, and names KrakenD endpoints added, removed and changed', () => {
+    const tmp = tempDir();
+    try {
+      const file = tmp.file('krakend.json');
+      const endpoint = (path: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ endpoint: path, backend: [{ url_pattern: path }], ...extra });
+      writeConfig(file, { version: 3, endpoints: [endpoint('/a'), endpoint('/b'), endpoint('/c', { method: 'post' })] });
+      const history = new ConfigHistory(tmp.dir);
+      expect(history.record(1, [file])).toMatchObject({ gen: 1, changes: [], diff: '' });
+      writeConfig(file, { version: 3, endpoints: [endpoint('/a', { timeout: '2s' }), endpoint('/c', { method: 'post' }), endpoint('/d')] });
+      const second = history.record(2, [file]);
+      expect(second.endpoints).toEqual({ added: ['GET /d'], removed: ['GET /b'], changed: ['GET /a'] });
+      expect(second.changes).toHaveLength(1);
+      expect(second.changes[0]).toMatchObject({ file: 'krakend.json', status: 'changed' });
+      expect(second.changes[0]!.added).toBeGreaterThan(0);
+      expect(second.diff).toContain('--- a/krakend.json');
+      expect(second.diff).toContain('+      "endpoint": "/d"');
+      expect(second.diff).toContain('-      "endpoint": "/b"');
+      // An unchanged file is no change; a file that is not a KrakenD config has no endpoints.
+      expect(history.record(3, [file]).changes).toEqual([]);
+      const other = tmp.file('Caddyfile');
+      writeText(other, ':8080 {\n\trespond "hi"\n}\n');
+      const fourth = history.record(4, [file, other]);
+      expect(fourth.changes).toEqual([{ file: 'Caddyfile', added: 3, removed: 0, status: 'added' }]);
+      expect(fourth.endpoints).toBeUndefined();
+      expect(history.get(2)).toBe(second);
+    } finally {
+      tmp.remove();
+    }
   });
 });

@@ -89,3 +89,17 @@ export class ExchangeTrace {
     });
   }
 }
+
+/**
+ * A request baton refused before it became an exchange (a malformed head, a parse error,
+ * a refused upgrade): counted as unrouted and kept in the inspector with what could be
+ * read of it. `head` is its raw text, from its request line on.
+ */
+export function recordRefusal(observer: Observer, head: string, status: number): void {
+  const end = head.indexOf('\r\n');
+  const line = end === -1 ? head : head.slice(0, end);
+  const [method = '', target = ''] = line.split(' ');
+  const trace = new ExchangeTrace(observer, method.slice(0, 32), target.slice(0, 2048), head.slice(0, 2048));
+  trace.responded(`HTTP/1.1 ${status}`);
+  trace.end(undefined, status, true);
+}

@@ -32,6 +32,7 @@ export interface GenerationView {
   p90Ms: number | null;
   p99Ms: number | null;
   ttfbP50Ms: number | null;
+  ttfbP90Ms: number | null;
   ttfbP99Ms: number | null;
   bytesIn: number;
   bytesOut: number;
@@ -141,6 +142,7 @@ function view(entry: Entry): GenerationView {
     p90Ms: stats ? ms(stats.total.percentile(90)) : null,
     p99Ms: stats ? ms(stats.total.percentile(99)) : null,
     ttfbP50Ms: stats ? ms(stats.ttfb.percentile(50)) : null,
+    ttfbP90Ms: stats ? ms(stats.ttfb.percentile(90)) : null,
     ttfbP99Ms: stats ? ms(stats.ttfb.percentile(99)) : null,
     bytesIn: stats?.bytesIn ?? 0,
     bytesOut: stats?.bytesOut ?? 0,

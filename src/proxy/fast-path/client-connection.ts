@@ -8,7 +8,7 @@ import { ChunkedDecoder, ChunkedSyntaxError, LAST_CHUNK, chunkHeader } from './c
 import { KEEP_ALIVE_MS, MAX_HEAD_BYTES, connectionFields } from './field-lines.js';
 import { GatheredWrite } from './gathered-write.js';
 import { plainAnswer } from './plain-answer.js';
-import { ExchangeTrace, type Observer } from '../../observe/exchange-trace.js';
+import { ExchangeTrace, recordRefusal, type Observer } from '../../observe/exchange-trace.js';
 import { localAuthority } from '../edge/request-rules.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
@@ -236,12 +236,7 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /** A request baton will not forward: answered, and nothing after it on the connection is read. */
   #refuse(status: number, reason: string): void {
-    const text = this.#unread ? this.#unread.toString('latin1', 0, Math.min(this.#unread.length, 2048)) : '';
-    const line = text.slice(0, Math.max(0, text.indexOf('\r\n')) || text.length);
-    const [method = '', target = ''] = line.split(' ');
-    const trace = new ExchangeTrace(this.#host.observer, method.slice(0, 32), target.slice(0, 2048), text);
-    trace.responded(`HTTP/1.1 ${status}`);
-    trace.end(undefined, status, true);
+    recordRefusal(this.#host.observer, this.#unread ? this.#unread.toString('latin1', 0, Math.min(this.#unread.length, 2048)) : '', status);
     this.#done = true;
     this.#unread = undefined;
     this.#idleSince = performance.now();

@@ -8,7 +8,7 @@ import { Generation } from '../generation.js';
 import { headerObject } from '../hop-headers.js';
 import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from '../retry-policy.js';
 import type { Router, UnavailableError } from '../router.js';
-import { ExchangeTrace, type Observer } from '../../observe/exchange-trace.js';
+import { ExchangeTrace, recordRefusal, type Observer } from '../../observe/exchange-trace.js';
 import { HttpExchange, WebSocketExchange, ownAnswers, respond } from './exchanges.js';
 import { forwardHttp, type Forwarding } from './forward-http.js';
 import { RequestOrder } from './request-order.js';
@@ -231,10 +231,14 @@ export class HttpPath {
     const judged = this.#judge(req);
     if (isRefusal(judged)) {
       order.stop();
+      recordRefusal(this.#host.observer, headText(req), judged.status);
       return order.whenIdle(() => rejectUpgrade(socket, judged.status, refused(judged.reason)));
     }
     if (!judged.websocket) return order.whenIdle(() => this.#readAgain(socket as net.Socket, withoutUpgrade(req), head));
-    if (this.#host.closing) return order.whenIdle(() => rejectUpgrade(socket, 503, unavailable('baton is shutting down')));
+    if (this.#host.closing) {
+      recordRefusal(this.#host.observer, headText(req), 503);
+      return order.whenIdle(() => rejectUpgrade(socket, 503, unavailable('baton is shutting down')));
+    }
     order.stop(); // after a tunnel, nothing on this connection is HTTP any more
     // http-proxy-3 builds the upstream request from req.headers (lower-case names, as node:http gives them).
     req.headers = {};
@@ -256,7 +260,10 @@ export class HttpPath {
     order.whenIdle(() => {
       const routed = this.#host.router.route();
       if (routed instanceof Generation) return proxyTo(routed);
-      routed.then(proxyTo, (err: UnavailableError) => rejectUpgrade(socket, 503, unavailable(err.message)));
+      routed.then(proxyTo, (err: UnavailableError) => {
+        recordRefusal(this.#host.observer, headText(req), 503);
+        rejectUpgrade(socket, 503, unavailable(err.message));
+      });
     });
   }
 
@@ -280,8 +287,19 @@ export class HttpPath {
     if (!order.breakOff(refusal.status, refusal.reason)) return;
     // The client ended inside a request head: there is no request to answer.
     if (err.code === 'HPE_INVALID_EOF_STATE') return order.whenIdle(() => socket.end());
+    recordRefusal(this.#host.observer, refusedHead(err), refusal.status);
     order.whenIdle(() => rejectUpgrade(socket, refusal.status, refused(refusal.reason)));
   }
+}
+
+/** What can be read of the request node:http could not parse: from the last head boundary before the error in the bytes it was given. */
+function refusedHead(err: NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number }): string {
+  const raw = err.rawPacket;
+  if (!raw) return '';
+  const upTo = Math.min(raw.length, err.bytesParsed ?? raw.length);
+  const boundary = raw.subarray(0, upTo).lastIndexOf('\r\n\r\n');
+  const start = boundary === -1 ? 0 : boundary + 4;
+  return raw.toString('latin1', start, Math.min(raw.length, start + 2048));
 }
 
 /** The request head as node:http read it, in the text form the inspector keeps (the fast path keeps the raw bytes). */
