@@ -1,12 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatonProcess, ROOT } from './helpers/baton-process.js';
 import { sleep, tempDir } from './helpers/files.js';
 import { DATA_PATHS } from './helpers/harness.js';
 import { request } from './helpers/http.js';
-import { parseResponses } from './helpers/raw-http.js';
+import { converse, parseResponses } from './helpers/raw-http.js';
 import { PAYLOADS, type Payload } from './edge/payloads.js';
 // The oracle: a strict reader written for the tests alone (no code shared with baton).
 import { parseRequests, type StrictRequest } from './fixtures/strict-http.mjs';
@@ -76,25 +75,9 @@ function expectSameMeaning(seen: Seen, sent: OracleRequest, publicAuthority: str
   expect(byName(seen.trailers, () => false), `${label}: the trailer fields`).toEqual(byName(sent.trailers, (n) => NOT_TRAILERS.has(n)));
 }
 
-/** Writes the parts on one connection, each its own read, and returns every byte received until the server closes. */
-function converse(port: number, payload: Payload): Promise<string> {
-  const parts = typeof payload.send === 'string' ? [payload.send] : payload.send;
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let received = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (c: string) => (received += c));
-    socket.on('close', () => resolve(received));
-    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve(received) : reject(err)));
-    socket.setTimeout(8000, () => socket.destroy(new Error(`no close within 8 s; received:\n${received.slice(0, 2000)}`)));
-    void (async () => {
-      for (const [i, part] of parts.entries()) {
-        if (i > 0) await sleep(30);
-        await new Promise<void>((r) => socket.write(part, 'latin1', () => r()));
-      }
-      if (payload.halfClose) socket.end();
-    })();
-  });
+/** Writes the payload's parts on one connection, each its own read, and returns every byte received until the server closes. */
+function talk(port: number, payload: Payload): Promise<string> {
+  return converse(port, typeof payload.send === 'string' ? [payload.send] : payload.send, { pauseMs: 30, halfClose: payload.halfClose ?? false, resetIsClose: true });
 }
 
 describe.each(DATA_PATHS)('the strict edge, on the %s', (pathName, pathFlags) => {
@@ -147,7 +130,7 @@ describe.each(DATA_PATHS)('the strict edge, on the %s', (pathName, pathFlags) =>
   });
 
   async function runCase(payload: Payload): Promise<void> {
-    const received = await converse(port, payload);
+    const received = await talk(port, payload);
     await settle();
     const records = read().filter((r) => !r.path?.startsWith('/__settle/'));
     const expected = pathName === 'node:http path' && payload.nodePath ? payload.nodePath.expect : payload.expect;

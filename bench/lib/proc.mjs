@@ -1,6 +1,6 @@
 // Child processes for the bench: each in its own process group, all killed when the bench exits.
 import { spawn } from 'node:child_process';
-import http from 'node:http';
+import { probe } from '../../dist/tools/processes.js';
 import { sleep } from './util.mjs';
 
 const live = new Set();
@@ -63,17 +63,8 @@ export async function stop(child, { signal = 'SIGTERM', graceMs = 5000 } = {}) {
   return exit;
 }
 
-/** One GET on a fresh connection; resolves with the status, or undefined on error. */
-export function probe(port, path = '/', timeoutMs = 1000) {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
-}
+/** One GET on a fresh connection; resolves with the status, or undefined on error (the shipped package's). */
+export { probe };
 
 /** Polls every `everyMs` until GET answers below 500; resolves with ms waited. Throws after `timeoutMs`. */
 export async function waitHttp(port, { path = '/', timeoutMs = 15000, everyMs = 2, child } = {}) {

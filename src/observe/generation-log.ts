@@ -43,22 +43,10 @@ export interface GenerationView {
   changes: FileChange[];
 }
 
-interface Entry {
-  gen: number;
-  state: GenerationState;
-  port: number;
-  pid: number | undefined;
-  reason: ReloadReason;
-  startedAt: number;
-  healthyMs?: number;
-  servingAt?: number;
-  drainingAt?: number;
-  endedAt?: number;
-  why?: string;
-  output?: string[];
-  changes: FileChange[];
+/** What the log keeps of a generation; its numbers are read from `live` when asked. */
+type Entry = Pick<GenerationView, 'gen' | 'state' | 'port' | 'pid' | 'reason' | 'startedAt' | 'healthyMs' | 'servingAt' | 'drainingAt' | 'endedAt' | 'why' | 'output' | 'changes'> & {
   live?: LiveGeneration;
-}
+};
 
 /** What a generation that served exposes while it lives (proxy/generation.ts). */
 export interface LiveGeneration {

@@ -1,24 +1,36 @@
 import net from 'node:net';
 
+/** How `converse` talks. */
+export interface ConverseOptions {
+  /** Pause between parts, so each arrives as its own read. @default 40 */
+  pauseMs?: number;
+  /** Half-close (FIN) after the last part, as a client that is done sending. @default false */
+  halfClose?: boolean;
+  /** A reset by the server ends the conversation like a close (what arrived before it is kept). @default false */
+  resetIsClose?: boolean;
+}
+
 /**
  * Writes `parts` on one new connection, each after the previous one was flushed and a
  * short pause (so they arrive as separate reads), and resolves with every byte received
  * until the server closes the connection.
  */
-export function converse(port: number, parts: readonly string[], pauseMs = 40): Promise<string> {
+export function converse(port: number, parts: readonly string[], options: ConverseOptions | number = {}): Promise<string> {
+  const { pauseMs = 40, halfClose = false, resetIsClose = false } = typeof options === 'number' ? { pauseMs: options } : options;
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let received = '';
     socket.setEncoding('latin1');
     socket.on('data', (c: string) => (received += c));
     socket.on('close', () => resolve(received));
-    socket.on('error', reject);
-    socket.setTimeout(10_000, () => socket.destroy(new Error(`no close within 10 s; received so far:\n${received}`)));
+    socket.on('error', (err: NodeJS.ErrnoException) => (resetIsClose && err.code === 'ECONNRESET' ? resolve(received) : reject(err)));
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no close within 10 s; received so far:\n${received.slice(0, 2000)}`)));
     void (async () => {
       for (const [i, part] of parts.entries()) {
         if (i > 0) await new Promise((r) => setTimeout(r, pauseMs));
         await new Promise<void>((r) => socket.write(part, 'latin1', () => r()));
       }
+      if (halfClose) socket.end();
     })();
   });
 }
