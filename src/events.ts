@@ -29,6 +29,8 @@ export type BatonEvent =
       watch: readonly string[];
       /** The control plane's URL (API and dashboard), when one runs. */
       admin?: string;
+      /** The side ports held besides the main one, when there are any. */
+      sidePorts?: Array<{ name: string; port: number; url: string }>;
     }
   | { type: 'preset'; name: string; applied: string[] }
   | {
@@ -101,7 +103,7 @@ type FieldsOf<T extends BatonEventType> = Exclude<keyof Extract<BatonEvent, { ty
  * tools. The compiler checks both ways: each listed field exists, and none is missing.
  */
 export const EVENT_FIELDS = {
-  listening: ['url', 'port', 'command', 'watch', 'admin'],
+  listening: ['url', 'port', 'command', 'watch', 'admin', 'sidePorts'],
   preset: ['name', 'applied'],
   change: ['files', 'early'],
   reload: ['source'],

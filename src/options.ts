@@ -12,6 +12,19 @@ export interface ControlPlane {
   destroy(): Promise<void>;
 }
 
+/**
+ * A public port baton holds besides the main one (a metrics or admin listener of the
+ * gateway's): each instance gets a private port of that name (`{port:<name>}` in the
+ * command, `BATON_PORT_<NAME>` in its environment) and the public one follows the
+ * serving generation, switched and drained with the main port.
+ */
+export interface SidePort {
+  /** The public port. `0` picks a free one (the `listening` event names it). */
+  port: number;
+  /** Lower-case letters, digits and `_`, starting with a letter: `metrics`, `admin`. */
+  name: string;
+}
+
 /** What a caller of the API (or the CLI, after parsing flags) gives baton. */
 export interface BatonOptions {
   /**
@@ -23,6 +36,8 @@ export interface BatonOptions {
   port?: number;
   /** Address the public port is bound to. @default '127.0.0.1' */
   host?: string;
+  /** Side ports to hold besides `port` (a preset may add its own). @default [] */
+  sidePorts?: readonly SidePort[];
   /**
    * Files or folders to watch. @default the config file named in the command
    * (`-c`, `--config`, `--config=FILE`), else the working folder.
@@ -91,6 +106,8 @@ export interface ResolvedOptions {
   command: readonly string[];
   port: number;
   host: string;
+  /** The user's side ports, then the preset's (one per name). */
+  sidePorts: readonly SidePort[];
   watch: readonly string[];
   ignore: readonly string[];
   gitignore: boolean;
@@ -149,10 +166,13 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
   const commandConfig = named === undefined ? undefined : watch.find((p) => p === path.resolve(cwd, named));
   // An explicit empty --check turns a preset's check off.
   const check = options.check !== undefined ? options.check.trim() || undefined : given.check;
+  const sidePorts = checkSidePorts([...(options.sidePorts ?? []), ...(given.sidePorts ?? []).filter((p) => !options.sidePorts?.some((o) => o.name === p.name))], port);
+  checkPortPlaceholders(command, sidePorts);
   return {
     command,
     port,
     host: options.host ?? DEFAULTS.host,
+    sidePorts,
     watch,
     ignore: [...(options.ignore ?? []), ...(given.ignore ?? [])],
     gitignore: options.gitignore ?? true,
@@ -191,6 +211,37 @@ function checkPort(port: number): number {
     throw usageError(`--port must be a whole number from 0 to 65535, got ${port}`, 'e.g. --port 8080 (0 picks a free port)');
   }
   return port;
+}
+
+const SIDE_PORT_NAME = /^[a-z][a-z0-9_]*$/;
+
+function checkSidePorts(sides: readonly SidePort[], main: number): SidePort[] {
+  const seen = new Set<string>();
+  const ports = new Set<number>(main > 0 ? [main] : []);
+  for (const side of sides) {
+    if (!SIDE_PORT_NAME.test(side.name)) {
+      throw usageError(`--side-port name must be lower-case letters, digits and _, starting with a letter, got "${side.name}"`, 'e.g. --side-port 9090:metrics');
+    }
+    if (!Number.isInteger(side.port) || side.port < 0 || side.port > 65535) {
+      throw usageError(`--side-port ${side.name}: the public port must be a whole number from 0 to 65535, got ${side.port}`, 'e.g. --side-port 9090:metrics');
+    }
+    if (seen.has(side.name)) throw usageError(`--side-port ${side.name} is given twice`, 'give each side port a name of its own');
+    if (side.port > 0 && ports.has(side.port)) throw usageError(`--side-port ${side.port}:${side.name}: port ${side.port} is already the public port or another side port`, 'give each side port a port of its own');
+    seen.add(side.name);
+    if (side.port > 0) ports.add(side.port);
+  }
+  return [...sides];
+}
+
+/** Every `{port:<name>}` in the command names a side port. */
+function checkPortPlaceholders(command: readonly string[], sides: readonly SidePort[]): void {
+  for (const text of command) {
+    for (const match of text.matchAll(/\{port:([^}]*)\}/g)) {
+      if (!sides.some((s) => s.name === match[1])) {
+        throw usageError(`the command names {port:${match[1]}} but no side port is called ${match[1]}`, `declare it with --side-port <public port>:${match[1]}, or fix the placeholder`);
+      }
+    }
+  }
 }
 
 /** Node timers cannot wait longer than this (about 24.8 days). */

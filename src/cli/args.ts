@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { usageError } from '../errors.js';
 import { CONFIG_FILE_NAME, loadConfigFile, type ConfigValues } from './config-file.js';
-import { DEFAULTS, parseWholeNumber, type BatonOptions } from '../options.js';
+import { DEFAULTS, parseWholeNumber, type BatonOptions, type SidePort } from '../options.js';
 import { PRESET_CHOICES, PRESET_SUMMARY } from '../presets/index.js';
 import { GATEWAY_OUTPUT_CHOICES, type GatewayOutput } from './reporter.js';
 
@@ -35,6 +35,7 @@ export function buildProgram(version: string): Command {
     .helpOption('-h, --help', 'show this help')
     .option('-p, --port <n>', 'public port baton holds', String(DEFAULTS.port))
     .option('--host <addr>', 'address to bind', DEFAULTS.host)
+    .option('--side-port <port:name>', "another public port to hold, forwarded to each instance's own port of that name ({port:name} in the command, $BATON_PORT_NAME); repeatable, e.g. 9090:metrics", collect)
     .option('-w, --watch <path>', 'file or folder to watch; repeatable (default: the config file named in the command with -c/--config/--config=FILE, else the current folder)', collect)
     .option('--ignore <pattern>', 'paths to ignore; repeatable (editor temp files, .git and node_modules are always ignored)', collect)
     .option('--health <path>', 'HTTP path polled on a new instance; ready = any status < 500', DEFAULTS.health)
@@ -130,9 +131,17 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
         ...pick(values, ['watch', 'ignore'], 'array'),
         ...pick(values, ['port', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce', 'record', 'recordBody'], 'number'),
         ...pick(values, ['poll', 'fastPath', 'gitignore'], 'boolean'),
+        ...(Array.isArray(values.sidePort) ? { sidePorts: (values.sidePort as string[]).map(parseSidePort) } : {}),
       } as BatonOptions,
     },
   };
+}
+
+/** `--side-port <public port>:<name>`. */
+export function parseSidePort(value: string): SidePort {
+  const match = /^(\d{1,5}):(.+)$/.exec(value.trim());
+  if (!match) throw usageError(`--side-port must be <public port>:<name>, got "${value}"`, 'e.g. --side-port 9090:metrics (then {port:metrics} in the command)');
+  return { port: Number(match[1]), name: match[2]! };
 }
 
 /** `--admin`: `off`, a port, or `host:port` (an IPv6 host in brackets). */

@@ -80,6 +80,7 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'listening':
       return [
         `baton  listening on ${event.url} → ${event.command.join(' ')}`,
+        ...(event.sidePorts ?? []).map((side) => `baton  side port ${side.name} on ${side.url} → each generation's {port:${side.name}}`),
         `baton  watching ${event.watch.map((p) => shortPath(p, cwd)).join(', ')}: save a change there to reload`,
         ...(event.admin ? [`baton  dashboard ${event.admin} · r reloads · Ctrl-C stops`] : ['baton  r reloads · Ctrl-C stops']),
       ].join('\n');

@@ -15,9 +15,10 @@ import { RequestRing } from '../observe/request-ring.js';
 import { FrontServer } from '../proxy/front-server.js';
 import { describeExit, GatewayProcess, portClash } from './gateway-process.js';
 import { Generation } from '../proxy/generation.js';
-import { SpeaksTlsError, waitHealthy, type ProbeFailure } from './health.js';
+import { SpeaksTlsError, waitHealthy, waitListening, type ProbeFailure } from './health.js';
 import { LIVE_KEYS, resolveOptions, type BatonOptions, type ControlPlane, type LiveOptions, type ResolvedOptions } from '../options.js';
 import { Router } from '../proxy/router.js';
+import { SideFronts, type BoundSide } from '../proxy/side-fronts.js';
 import { shellQuote } from '../presets/preset.js';
 import { STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
 import { ConfigWatcher } from '../watch/watcher.js';
@@ -71,6 +72,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #options: ResolvedOptions;
   readonly #router: Router;
   readonly #front: FrontServer;
+  readonly #sides: SideFronts;
   readonly #watcher: ConfigWatcher;
   #nextGen = 1;
   #serving: Instance | undefined;
@@ -104,6 +106,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#observer = { ring: new RequestRing(this.options.record * 1024 * 1024, this.options.recordBody * 1024), unrouted: new GenerationStats() };
     this.#history = new ConfigHistory(this.options.cwd);
     this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router, fastPath: this.options.fastPath, observer: this.#observer });
+    this.#sides = new SideFronts(this.options.sidePorts, { host: this.options.host, router: this.#router, fastPath: this.options.fastPath });
     this.#watcher = new ConfigWatcher({
       paths: this.options.watch,
       ignore: this.options.ignore,
@@ -184,10 +187,17 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     }
     await this.#watcher.start();
     let bound: { url: string; port: number };
+    let sides: BoundSide[];
     try {
       bound = await this.#front.listen();
     } catch (err) {
       await this.#watcher.close();
+      throw err;
+    }
+    try {
+      sides = await this.#sides.listen();
+    } catch (err) {
+      await Promise.allSettled([this.#front.destroy(), this.#watcher.close()]);
       throw err;
     }
     this.#url = bound.url;
@@ -195,11 +205,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       try {
         this.#control = await this.#input.controlPlane(this);
       } catch (err) {
-        await Promise.allSettled([this.#front.destroy(), this.#watcher.close()]);
+        await Promise.allSettled([this.#front.destroy(), this.#sides.destroy(), this.#watcher.close()]);
         throw err;
       }
     }
-    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch, ...(this.#control ? { admin: this.#control.url } : {}) });
+    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch, ...(this.#control ? { admin: this.#control.url } : {}), ...(sides.length > 0 ? { sidePorts: sides } : {}) });
     if (this.options.preset) this.#emit({ type: 'preset', name: this.options.preset, applied: this.options.presetApplied });
     for (const message of this.options.warnings) this.#emit({ type: 'warning', message });
     this.#request('start');
@@ -228,7 +238,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const alive = all.filter((p): p is GatewayProcess => p !== undefined && p.alive);
     // Only once running: a start that failed (a port in use, say) has nothing to report here.
     if (this.#url) this.#emit({ type: 'killed', processes: alive.map((p) => ({ gen: p.generation, pid: p.pid })) });
-    await Promise.allSettled([...all.map((p) => p?.destroy()), this.#front.destroy(), this.#watcher.close(), this.#control?.destroy()]);
+    await Promise.allSettled([...all.map((p) => p?.destroy()), this.#front.destroy(), this.#sides.destroy(), this.#watcher.close(), this.#control?.destroy()]);
     this.#serving?.generation.destroy();
     for (const inst of this.#retiring) inst.generation.destroy();
   }
@@ -295,7 +305,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     let files: GenerationFiles | undefined;
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
       const port = await this.#privatePort();
-      const candidate = this.#spawn(gen, port);
+      const candidate = this.#spawn(gen, port, await this.#privateSidePorts(port));
       // What the files are, and what changed since the generation before (once, not per port retry).
       files ??= this.#history.record(gen, this.#watcher.files());
       this.#emit({ type: 'starting', gen, port, pid: candidate.pid, reason, ...(files.changes.length > 0 ? { changes: files.changes } : {}), ...(files.endpoints ? { endpoints: files.endpoints } : {}) });
@@ -353,18 +363,26 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     }
   }
 
-  #spawn(gen: number, port: number): GatewayProcess {
+  #spawn(gen: number, port: number, sidePorts: Record<string, number>): GatewayProcess {
     const { command, cwd, env } = this.options;
-    const candidate = new GatewayProcess({ generation: gen, command, port, cwd, env });
+    const candidate = new GatewayProcess({ generation: gen, command, port, sidePorts, cwd, env });
     candidate.on('line', (stream, line) => this.#emit({ type: 'output', gen, stream, line }));
     this.#candidate = candidate;
     return candidate;
   }
 
-  async #privatePort(): Promise<number> {
-    const live = [this.#serving, ...this.#retiring].filter((i) => i !== undefined).map((i) => i.generation.port);
+  async #privatePort(taken: readonly number[] = []): Promise<number> {
+    const live = [this.#serving, ...this.#retiring].filter((i) => i !== undefined).flatMap((i) => [i.process.port, ...Object.values(i.process.sidePorts)]);
+    const held = [this.options.port, ...this.options.sidePorts.map((s) => s.port)];
     // The OS hands out a free ephemeral port; the exclusions guard against a port just released.
-    return getPort({ host: '127.0.0.1', exclude: [this.options.port, ...live].filter((p) => p > 0) });
+    return getPort({ host: '127.0.0.1', exclude: [...held, ...live, ...taken].filter((p) => p > 0) });
+  }
+
+  /** A private port for each side port, none equal to the instance's main one or each other. */
+  async #privateSidePorts(main: number): Promise<Record<string, number>> {
+    const ports: Record<string, number> = {};
+    for (const name of this.#sides.names) ports[name] = await this.#privatePort([main, ...Object.values(ports)]);
+    return ports;
   }
 
   /**
@@ -381,7 +399,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     void candidate.exited.then(onSuperseded);
     const timer = setTimeout(onSuperseded, this.options.readyTimeout);
     let lastProbe = 'no probe answered yet';
-    let lastKind: ProbeFailure | undefined;
+    let lastKind: ProbeFailure | 'side' | undefined;
     // Tell, don't wait: a gateway that ignores its port is named long before --ready-timeout.
     const hint = setTimeout(() => {
       if (lastKind === 'refused' && candidate.alive) {
@@ -390,6 +408,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     }, PORT_HINT_MS);
     try {
       await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure: (why, kind) => ((lastProbe = why), (lastKind = kind)) });
+      // Side ports are promoted with the main one, so each must be taken before the switch.
+      for (const [name, port] of Object.entries(candidate.sidePorts)) {
+        lastProbe = `side port ${name} (:${port}) accepts no connection`;
+        lastKind = 'side';
+        await waitListening(port, stop.signal);
+      }
       if (candidate.alive && !superseded.aborted) return { kind: 'ready', ms: Date.now() - started };
     } catch (err) {
       if (err instanceof SpeaksTlsError && !superseded.aborted && !checkFailed.aborted) {
@@ -405,11 +429,19 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     if (superseded.aborted || checkFailed.aborted) return { kind: 'aborted' };
     if (candidate.exit) {
       const tail = candidate.tail();
-      const clash = portClash(tail, candidate.port);
+      const clash = portClash(tail, [candidate.port, ...Object.values(candidate.sidePorts)]);
       const said = clash?.line ?? errorLine(tail);
       const other = clash && !clash.own ? otherPortHint(clash.port) : '';
       const reason = `${describeExit(candidate.exit)} before becoming healthy${said ? `: ${said}` : ''}${other}`;
       return { kind: 'failed', reason, portClash: clash?.own === true };
+    }
+    if (lastKind === 'side') {
+      const name = /side port (\w+)/.exec(lastProbe)?.[1] ?? '';
+      return {
+        kind: 'failed',
+        reason: `not ready within ${this.options.readyTimeout} ms: healthy, but ${lastProbe}; does the gateway take it from {port:${name}} or $BATON_PORT_${name.toUpperCase()}?`,
+        portClash: false,
+      };
     }
     const hintText =
       lastKind === 'answered'
@@ -426,6 +458,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#candidate = undefined;
     const previous = this.#serving;
     const instance: Instance = { process, generation: new Generation(process.generation, process.port), servingSince: Date.now() };
+    this.#sides.attach(instance.generation, process.sidePorts);
     this.#log.attach(process.generation, instance.generation);
     this.#serving = instance;
     this.#storms.promoted(Date.now());
@@ -455,13 +488,14 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       const { generation, process } = instance;
       const started = Date.now();
       this.#emit({ type: 'draining', gen: generation.id, inflight: generation.inflight });
-      const drained = await generation.whenIdle(this.options.drainTimeout);
+      const idle = await Promise.all([generation.whenIdle(this.options.drainTimeout), this.#sides.whenIdle(generation, this.options.drainTimeout)]);
+      const drained = idle.every(Boolean);
       // Only at shutdown is a retiring generation still the router's target.
       if (this.#router.current === generation) this.#router.refuse('baton is shutting down');
       instance.stopping = true;
       // Past the timeout, what is left is ended cleanly; either way our idle keep-alive
       // sockets close first, so a gateway that waits for its connections on SIGTERM exits at once.
-      const cut = drained ? { streams: 0, requests: 0, websockets: 0 } : this.#front.cut(generation);
+      const cut = drained ? { streams: 0, requests: 0, websockets: 0 } : this.#sides.cut(generation, this.#front.cut(generation));
       generation.destroy();
       const { forced } = await process.stop(this.options.stopTimeout);
       generation.destroy();
@@ -499,12 +533,13 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#candidateAbort?.abort();
     if (!this.#router.current) this.#router.refuse('baton is shutting down');
     void this.#front.close();
+    void this.#sides.close();
     await Promise.allSettled([this.#watcher.close(), this.#transitions]);
     const serving = this.#serving;
     this.#serving = undefined;
     if (serving) void this.#retire(serving);
     await Promise.allSettled([...this.#retiring].map((i) => i.retired));
-    await this.#front.destroy();
+    await Promise.allSettled([this.#front.destroy(), this.#sides.destroy()]);
     this.#emit({ type: 'closed' });
     await this.#control?.close();
   }

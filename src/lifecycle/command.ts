@@ -2,9 +2,14 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { BatonError } from '../errors.js';
 
-/** Replaces every `{port}` in the gateway command with the instance's private port. */
-export function fillPort(command: readonly string[], port: number): string[] {
-  return command.map((arg) => arg.replaceAll('{port}', String(port)));
+/** Replaces every `{port}` in the gateway command with the instance's private port, and `{port:<name>}` with its side port of that name. */
+export function fillPort(command: readonly string[], port: number, sides: Readonly<Record<string, number>> = {}): string[] {
+  return command.map((arg) => arg.replaceAll('{port}', String(port)).replace(/\{port:([a-z][a-z0-9_]*)\}/g, (whole, name: string) => (sides[name] === undefined ? whole : String(sides[name]))));
+}
+
+/** The environment names of an instance's side ports: `BATON_PORT_METRICS=…`. */
+export function sidePortEnv(sides: Readonly<Record<string, number>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(sides).map(([name, port]) => [`BATON_PORT_${name.toUpperCase()}`, String(port)]));
 }
 
 /**

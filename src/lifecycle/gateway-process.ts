@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { execa, type ResultPromise } from 'execa';
-import { fillPort } from './command.js';
+import { fillPort, sidePortEnv } from './command.js';
 import { LineTail, onLines } from './output-lines.js';
 import { signalGroup, trackGroup, untrackGroup } from './process-groups.js';
 
@@ -9,8 +9,17 @@ export interface GatewaySpec {
   /** The command as given by the user, `{port}` not yet filled in. */
   command: readonly string[];
   port: number;
+  /** Its private side ports by name (`{port:<name>}`, `BATON_PORT_<NAME>`). */
+  sidePorts?: Readonly<Record<string, number>>;
+  /** Variables for this instance only, on top of `env` (`{port}` and `{port:<name>}` filled in). */
+  extraEnv?: Readonly<Record<string, string>>;
   cwd: string;
   env: NodeJS.ProcessEnv;
+}
+
+/** `{port}` and `{port:<name>}` filled in each value. */
+function fillEnv(env: Readonly<Record<string, string>> | undefined, port: number, sides: Readonly<Record<string, number>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env ?? {}).map(([name, value]) => [name, fillPort([value], port, sides)[0]!]));
 }
 
 /** How a gateway process ended. */
@@ -41,6 +50,7 @@ const TAIL_LINES = 12;
 export class GatewayProcess extends EventEmitter<GatewayEvents> {
   readonly generation: number;
   readonly port: number;
+  readonly sidePorts: Readonly<Record<string, number>>;
   /** Resolves once when the process has ended, however it ended. */
   readonly exited: Promise<GatewayExit>;
   #exit: GatewayExit | undefined;
@@ -53,11 +63,12 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
     super();
     this.generation = spec.generation;
     this.port = spec.port;
-    const [file, ...args] = fillPort(spec.command, spec.port);
+    this.sidePorts = spec.sidePorts ?? {};
+    const [file, ...args] = fillPort(spec.command, spec.port, this.sidePorts);
     const port = String(spec.port);
     this.#subprocess = execa(file!, args, {
       cwd: spec.cwd,
-      env: { ...spec.env, PORT: port, BATON_PORT: port, BATON_GENERATION: String(spec.generation) },
+      env: { ...spec.env, ...fillEnv(spec.extraEnv, spec.port, this.sidePorts), PORT: port, BATON_PORT: port, BATON_GENERATION: String(spec.generation), ...sidePortEnv(this.sidePorts) },
       extendEnv: false,
       detached: true,
       buffer: false,
@@ -192,20 +203,22 @@ export interface PortClash {
  * none (a multi-line error dump) is the instance's own when its port is printed near it.
  * A clash on another port (metrics, admin) would clash again on any private port.
  */
-export function portClash(lines: readonly string[], port: number): PortClash | undefined {
+export function portClash(lines: readonly string[], port: number | readonly number[]): PortClash | undefined {
+  const own = typeof port === 'number' ? [port] : port;
   let first: PortClash | undefined;
   for (const [i, raw] of lines.entries()) {
     if (!PORT_CLASH.test(raw)) continue;
     const line = raw.trim().slice(0, 300);
     const ports = [...raw.matchAll(PORT_ON_LINE)].map((m) => Number(m[1]));
     // The last port on the line is the address's (a log line's time comes first: `12:34:56 listen tcp :9090: …`).
-    if (ports.length > 0) return { line, port: ports.includes(port) ? port : ports[ports.length - 1], own: ports.includes(port) };
+    const mine = ports.find((p) => own.includes(p));
+    if (ports.length > 0) return { line, port: mine ?? ports[ports.length - 1], own: mine !== undefined };
     if (first) continue;
     const text = lines.join('\n');
     const at = lines.slice(0, i).join('\n').length;
     const near = text.slice(Math.max(0, at - NEAR), at + raw.length + NEAR);
-    const own = new RegExp(`(?<![0-9])${port}(?![0-9])`).test(near);
-    first = { line, port: own ? port : undefined, own };
+    const printed = own.find((p) => new RegExp(`(?<![0-9])${p}(?![0-9])`).test(near));
+    first = { line, port: printed, own: printed !== undefined };
   }
   return first;
 }

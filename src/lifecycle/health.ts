@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import pRetry, { AbortError } from 'p-retry';
 
 export interface HealthProbe {
@@ -81,4 +82,24 @@ export function probeOnce(port: number, path: string, signal: AbortSignal): Prom
       reject(failure(err.code === undefined && (err as ProbeError).kind ? err.message : `GET ${path} failed: ${err.code ?? err.message}`, (err as ProbeError).kind ?? 'other'));
     });
   });
+}
+
+/**
+ * Polls until something accepts a TCP connection on `port` (a side port: baton does not
+ * know its protocol, so a connection is all it asks), on the same schedule as
+ * `waitHealthy`.
+ */
+export async function waitListening(port: number, signal: AbortSignal): Promise<void> {
+  await pRetry(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const socket = net.connect({ host: '127.0.0.1', port, signal });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.once('error', reject);
+      }),
+    { retries: Number.POSITIVE_INFINITY, minTimeout: 10, factor: 1.2, maxTimeout: 25, randomize: false, signal },
+  );
 }

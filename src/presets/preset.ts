@@ -1,3 +1,4 @@
+import type { SidePort } from '../options.js';
 /** The gateways baton knows by name. */
 export type PresetName = 'krakend' | 'caddy';
 
@@ -28,6 +29,8 @@ export interface PresetSettings {
   ignore?: string[];
   /** Things the user should know (printed as warnings at start). */
   warnings?: string[];
+  /** Side ports the gateway's config opens, held by baton unless the user names the same. */
+  sidePorts?: SidePort[];
 }
 
 export interface Preset {

@@ -5,16 +5,18 @@ import type { Observer } from '../observe/exchange-trace.js';
 import { FastConnection, type FastPathHost } from './fast-path/client-connection.js';
 import type { CutKind, Generation } from './generation.js';
 import { HttpPath } from './node-path/http-path.js';
-import type { Router } from './router.js';
+import type { RouteSource } from './router.js';
 
 export interface FrontServerOptions {
   host: string;
   port: number;
-  router: Router;
+  router: RouteSource;
   /** Read plain HTTP/1.1 requests on baton's fast path; false: node:http takes every connection. */
   fastPath: boolean;
   /** Where every request is counted and recorded as it ends (observe/). */
   observer: Observer;
+  /** The flag that chose this port, for the error when it cannot be bound. @default '--port' */
+  portFlag?: string;
 }
 
 /**
@@ -74,7 +76,7 @@ export class FrontServer {
   listen(): Promise<{ url: string; port: number }> {
     const { host, port } = this.#options;
     return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, host, port));
+      const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, host, port, this.#options.portFlag ?? '--port'));
       this.#server.once('error', onError);
       this.#server.listen({ host, port }, () => {
         this.#server.off('error', onError);
@@ -155,9 +157,10 @@ export interface CutCounts {
 
 const COUNTED: Readonly<Record<CutKind, keyof CutCounts>> = { stream: 'streams', request: 'requests', websocket: 'websockets' };
 
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): BatonError {
+function listenError(err: NodeJS.ErrnoException, host: string, port: number, flag: string): BatonError {
   if (err.code === 'EADDRINUSE') {
-    return new BatonError('E_PORT_IN_USE', `port ${port} on ${host} is already in use`, 'stop the process holding it or choose another with --port', { cause: err });
+    const which = flag === '--port' ? 'choose another with --port' : `choose another in ${flag}`;
+    return new BatonError('E_PORT_IN_USE', `port ${port} on ${host} is already in use`, `stop the process holding it or ${which}`, { cause: err });
   }
   if (err.code === 'EACCES') {
     return new BatonError('E_LISTEN', `not allowed to bind port ${port} on ${host}`, 'use a port above 1023 or run with the needed privilege', { cause: err });

@@ -36,6 +36,8 @@ export class Generation {
 
   /** Its traffic, counted as each request ends (observe/). */
   readonly stats: GenerationStats;
+  /** The same instance's side ports, by name, each a generation of its own for its side port's front (router.ts SideRouter). */
+  readonly sides = new Map<string, Generation>();
 
   constructor(id: number, port: number, stats = new GenerationStats()) {
     this.id = id;
@@ -103,6 +105,7 @@ export class Generation {
 
   /** The process behind it has ended: close its upstream sockets, wake refused retries. Idempotent. */
   destroy(): void {
+    for (const side of this.sides.values()) side.destroy();
     this.#gone = true;
     this.agent.destroy();
     this.pool.destroy();

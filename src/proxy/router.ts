@@ -1,8 +1,16 @@
-import type { Generation } from './generation.js';
+import { Generation } from './generation.js';
 
 /** Why a request could not be given an instance; becomes a 503 body. */
 export class UnavailableError extends Error {
   override name = 'UnavailableError';
+}
+
+/** Where a front server gets the generation for a new request: the router, or a side port's view of it. */
+export interface RouteSource {
+  /** The generation for a new request: synchronous on the hot path, a promise while held. */
+  route(): Generation | Promise<Generation>;
+  /** The generation new requests go to now, if any. */
+  readonly current: Generation | undefined;
 }
 
 interface Waiter {
@@ -18,7 +26,7 @@ interface Waiter {
  * requests are held (up to `holdTimeoutMs`) or, when baton knows nothing is coming,
  * refused at once with the reason.
  */
-export class Router {
+export class Router implements RouteSource {
   #current: Generation | undefined;
   /** Set when nothing is serving and nothing is starting: requests fail fast with this. */
   #down: string | undefined;
@@ -85,5 +93,38 @@ export class Router {
       waiter.reject(new UnavailableError(reason));
     }
     this.#waiters.clear();
+  }
+}
+
+/**
+ * A side port's view of the router: the same decision, answered with the chosen
+ * generation's side of that name. A side port therefore switches, holds and refuses
+ * exactly when the main port does, with nothing for the orchestrator to keep in step.
+ */
+export class SideRouter implements RouteSource {
+  readonly #main: Router;
+  readonly #name: string;
+
+  constructor(main: Router, name: string) {
+    this.#main = main;
+    this.#name = name;
+  }
+
+  get current(): Generation | undefined {
+    return this.#main.current?.sides.get(this.#name);
+  }
+
+  route(): Generation | Promise<Generation> {
+    const routed = this.#main.route();
+    if (routed instanceof Generation) return this.#side(routed) ?? Promise.reject(this.#missing(routed));
+    return routed.then((gen) => this.#side(gen) ?? Promise.reject(this.#missing(gen)));
+  }
+
+  #side(gen: Generation): Generation | undefined {
+    return gen.sides.get(this.#name);
+  }
+
+  #missing(gen: Generation): UnavailableError {
+    return new UnavailableError(`generation ${gen.id} has no side port ${this.#name}`);
   }
 }

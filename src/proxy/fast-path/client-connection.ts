@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { badResponse, drainTimedOut, failedBeforeAnswering, refused, unavailable } from '../answer-texts.js';
 import { Generation, type CutKind, type Exchange } from '../generation.js';
 import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from '../retry-policy.js';
-import type { Router, UnavailableError } from '../router.js';
+import type { RouteSource, UnavailableError } from '../router.js';
 import { ChunkedDecoder, ChunkedSyntaxError, LAST_CHUNK, chunkHeader } from './chunked.js';
 import { KEEP_ALIVE_MS, MAX_HEAD_BYTES, connectionFields } from './field-lines.js';
 import { GatheredWrite } from './gathered-write.js';
@@ -16,7 +16,7 @@ import type { Upstream, UpstreamUser } from './upstream-pool.js';
 
 /** What a fast-path connection needs from the front server. */
 export interface FastPathHost {
-  readonly router: Router;
+  readonly router: RouteSource;
   /** Where each request is counted and recorded as it ends. */
   readonly observer: Observer;
   /** baton is shutting down: every response says `Connection: close`. */

@@ -7,7 +7,7 @@ import { isRefusal, judgeRequest, localAuthority, type Judged, type Refusal } fr
 import { Generation } from '../generation.js';
 import { headerObject } from '../hop-headers.js';
 import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from '../retry-policy.js';
-import type { Router, UnavailableError } from '../router.js';
+import type { RouteSource, UnavailableError } from '../router.js';
 import { ExchangeTrace, recordRefusal, type Observer } from '../../observe/exchange-trace.js';
 import { HttpExchange, WebSocketExchange, ownAnswers, respond } from './exchanges.js';
 import { forwardHttp, type Forwarding } from './forward-http.js';
@@ -30,7 +30,7 @@ interface Flight {
 
 /** What node:http's path needs from the front server. */
 export interface HttpPathHost {
-  readonly router: Router;
+  readonly router: RouteSource;
   /** Where each request is counted and recorded as it ends. */
   readonly observer: Observer;
   /** baton is shutting down: every response says `Connection: close`. */
