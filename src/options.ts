@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Baton } from './lifecycle/baton.js';
 import { usageError } from './errors.js';
-import { flagValue } from './presets/preset.js';
+import { flagValue, type ConfigRendering } from './presets/preset.js';
 import { choosePreset, type PresetChoice, type PresetName, type PresetSettings } from './presets/index.js';
 
 /** A control plane started with baton (the admin API and dashboard: control/admin-server.ts). */
@@ -108,6 +108,8 @@ export interface ResolvedOptions {
   host: string;
   /** The user's side ports, then the preset's (one per name). */
   sidePorts: readonly SidePort[];
+  /** The config file each instance reads in a rewritten copy (a preset's), if any. */
+  rendering: ConfigRendering | undefined;
   watch: readonly string[];
   ignore: readonly string[];
   gitignore: boolean;
@@ -173,6 +175,7 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     port,
     host: options.host ?? DEFAULTS.host,
     sidePorts,
+    rendering: given.rendering,
     watch,
     ignore: [...(options.ignore ?? []), ...(given.ignore ?? [])],
     gitignore: options.gitignore ?? true,
@@ -203,6 +206,8 @@ function presetReport(given: PresetSettings, options: BatonOptions): string[] {
   if (given.check && options.check === undefined) applied.push(`check: ${given.check}`);
   if (given.watch?.length && !options.watch?.length) applied.push(`watch: ${given.watch.join(', ')}`);
   if (given.ignore?.length) applied.push(`ignore: ${given.ignore.join(', ')}`);
+  const sides = given.sidePorts?.filter((p) => !options.sidePorts?.some((o) => o.name === p.name)) ?? [];
+  if (sides.length > 0) applied.push(`side ports: ${sides.map((p) => `${p.port}:${p.name}`).join(', ')}${given.rendering ? ` (each instance reads a copy of ${given.rendering.file} with its own ports)` : ''}`);
   return applied;
 }
 

@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BatonProcess, isAlive, ROOT } from './helpers/baton-process.js';
@@ -106,5 +107,55 @@ describe('KrakenD preset (against the stand-in)', () => {
     // Each start rewrote rendered.json; none of those writes started a generation.
     expect(h.baton.events.filter((e) => e.type === 'starting')).toHaveLength(2);
     expect((await getJson(url)).version).toBe('fc2');
+  });
+});
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('KrakenD telemetry ports (against the stand-in)', () => {
+  it('holds the telemetry/metrics and Prometheus ports, each following the serving generation across saves under load; the user file is never written', async () => {
+    const [metrics, prometheus] = [await freePort(), await freePort()];
+    const config = (version: string): string =>
+      `${JSON.stringify({ version: 3, name: version, endpoints: [{ endpoint: '/', method: 'GET', output: { version } }], extra_config: { 'telemetry/metrics': { collection_time: '60s', listen_address: `:${metrics}` }, 'telemetry/opentelemetry': { exporters: { prometheus: [{ name: 'local', port: prometheus }] } } } }, null, 2)}\n`;
+    writeText(h.tmp.file('krakend.json'), config('k1'));
+    h.baton = startKrakend('krakend.json');
+    const preset = await h.baton.waitFor((e) => e.type === 'preset');
+    expect(preset.applied).toContain(`side ports: ${metrics}:metrics, ${prometheus}:prometheus (each instance reads a copy of krakend.json with its own ports)`);
+    expect(preset.applied).toContain('check: krakend check -n -c "$BATON_CONFIG"');
+    const listening = h.baton.events.find((e) => e.type === 'listening')!;
+    expect((listening.sidePorts as Array<{ name: string; port: number }>).map((s) => [s.name, s.port])).toEqual([['metrics', metrics], ['prometheus', prometheus]]);
+    await h.baton.serving(1);
+    const url = await h.baton.url();
+    const load = new Load(url, { clients: 6, mode: 'get' });
+    const pidOf = (gen: number): number => h.baton!.events.find((e) => e.type === 'starting' && e.gen === gen)!.pid as number;
+    for (let gen = 2; gen <= 4; gen++) {
+      writeText(h.tmp.file('krakend.json'), config(`k${gen}`));
+      await h.baton.serving(gen);
+      // A scraper of either public port reads the generation serving now, not the one before.
+      expect(await getJson(`http://127.0.0.1:${metrics}/__stats`)).toMatchObject({ service: 'krakend-metrics', pid: pidOf(gen), name: `k${gen}` });
+      expect((await request(`http://127.0.0.1:${prometheus}/metrics`)).body).toContain(`pid="${pidOf(gen)}"`);
+      await sleep(100);
+    }
+    const result = await load.stop();
+    expect(result.failed, JSON.stringify(result.causes)).toBe(0);
+    expect(result.versions).toEqual(['k1', 'k2', 'k3', 'k4']);
+    // No instance failed to bind a telemetry port (the stand-in logs it, as KrakenD does, and runs on).
+    expect(h.baton.events.filter((e) => e.type === 'output' && /bind: address already in use/.test(e.line as string))).toEqual([]);
+    expect(readFileSync(h.tmp.file('krakend.json'), 'utf8')).toBe(config('k4'));
+    // The check read each instance's copy: a broken save is still refused, naming KrakenD's error.
+    writeText(h.tmp.file('krakend.json'), '{ "version": 3, "endpoints": [');
+    const rejected = await h.baton.waitFor((e) => e.type === 'rejected');
+    expect(rejected.reason).toBe('check failed (exit code 1)');
+    expect((rejected.output as string[]).join('\n')).toMatch(/ERROR parsing the configuration file: '\/.*\/gen-5\/krakend\.json'/);
+    const exit = await h.baton.stop('SIGTERM');
+    expect(exit.code).toBe(0);
   });
 });

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
-import { runCheck } from './check.js';
+import { runCheck, type CheckResult } from './check.js';
+import { RenderedConfigs } from './rendered-configs.js';
 import { checkProgram, requireProgram } from './command.js';
 import { BatonError } from '../errors.js';
 import type { BatonEvent, ReloadReason, ServedTotals } from '../events.js';
@@ -73,6 +74,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   readonly #router: Router;
   readonly #front: FrontServer;
   readonly #sides: SideFronts;
+  /** Each instance's copy of a config a preset rewrites (KrakenD's telemetry ports), if any. */
+  readonly #rendered: RenderedConfigs | undefined;
   readonly #watcher: ConfigWatcher;
   #nextGen = 1;
   #serving: Instance | undefined;
@@ -106,6 +109,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#observer = { ring: new RequestRing(this.options.record * 1024 * 1024, this.options.recordBody * 1024), unrouted: new GenerationStats() };
     this.#history = new ConfigHistory(this.options.cwd);
     this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router, fastPath: this.options.fastPath, observer: this.#observer });
+    this.#rendered = this.options.rendering ? new RenderedConfigs(this.options.rendering, this.options.cwd) : undefined;
     this.#sides = new SideFronts(this.options.sidePorts, { host: this.options.host, router: this.#router, fastPath: this.options.fastPath });
     this.#watcher = new ConfigWatcher({
       paths: this.options.watch,
@@ -241,6 +245,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     await Promise.allSettled([...all.map((p) => p?.destroy()), this.#front.destroy(), this.#sides.destroy(), this.#watcher.close(), this.#control?.destroy()]);
     this.#serving?.generation.destroy();
     for (const inst of this.#retiring) inst.generation.destroy();
+    this.#rendered?.close();
   }
 
   #request(reason: ReloadReason, early = false): void {
@@ -296,16 +301,23 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       if (down !== undefined && !this.#serving && !this.#wanted) this.#router.refuse(down);
       this.#emit({ type: 'abandoned', gen });
     };
-    // The check runs while the candidate boots; promotion needs both. A failing check stops
-    // the candidate at once, and the rejection gives the check's output.
-    const checking = this.options.check === undefined ? undefined : runCheck(this.options.check, { ...this.options, generation: gen, timeoutMs: this.options.readyTimeout, signal: abort.signal });
+    let checking: Promise<CheckResult> | undefined;
     const checkFailed = new AbortController();
-    // (A check that throws fails the transition where it is awaited, below.)
-    checking?.then((result) => result.ok || checkFailed.abort(), () => checkFailed.abort());
     let files: GenerationFiles | undefined;
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
       const port = await this.#privatePort();
-      const candidate = this.#spawn(gen, port, await this.#privateSidePorts(port));
+      const sidePorts = await this.#privateSidePorts(port);
+      // A preset's rewritten copy of the config, with this instance's side ports in it.
+      const config = this.#rendered?.write(gen, sidePorts);
+      if (attempt === 1 && this.options.check !== undefined) {
+        // The check runs while the candidate boots; promotion needs both. A failing check stops
+        // the candidate at once, and the rejection gives the check's output.
+        const env = config === undefined ? this.options.env : { ...this.options.env, BATON_CONFIG: config };
+        checking = runCheck(this.options.check, { ...this.options, env, generation: gen, timeoutMs: this.options.readyTimeout, signal: abort.signal });
+        // (A check that throws fails the transition where it is awaited, below.)
+        checking.then((result) => result.ok || checkFailed.abort(), () => checkFailed.abort());
+      }
+      const candidate = this.#spawn(gen, port, sidePorts, config);
       // What the files are, and what changed since the generation before (once, not per port retry).
       files ??= this.#history.record(gen, this.#watcher.files());
       this.#emit({ type: 'starting', gen, port, pid: candidate.pid, reason, ...(files.changes.length > 0 ? { changes: files.changes } : {}), ...(files.endpoints ? { endpoints: files.endpoints } : {}) });
@@ -363,9 +375,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     }
   }
 
-  #spawn(gen: number, port: number, sidePorts: Record<string, number>): GatewayProcess {
-    const { command, cwd, env } = this.options;
-    const candidate = new GatewayProcess({ generation: gen, command, port, sidePorts, cwd, env });
+  #spawn(gen: number, port: number, sidePorts: Record<string, number>, config: string | undefined): GatewayProcess {
+    const { cwd, env } = this.options;
+    const command = config === undefined ? this.options.command : this.#rendered!.command(this.options.command, config);
+    const extraEnv = config === undefined ? undefined : { BATON_CONFIG: config };
+    const candidate = new GatewayProcess({ generation: gen, command, port, sidePorts, cwd, env, ...(extraEnv ? { extraEnv } : {}) });
     candidate.on('line', (stream, line) => this.#emit({ type: 'output', gen, stream, line }));
     this.#candidate = candidate;
     return candidate;
@@ -540,6 +554,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     if (serving) void this.#retire(serving);
     await Promise.allSettled([...this.#retiring].map((i) => i.retired));
     await Promise.allSettled([this.#front.destroy(), this.#sides.destroy()]);
+    this.#rendered?.close();
     this.#emit({ type: 'closed' });
     await this.#control?.close();
   }

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { flagValue, hasFlag, type Preset, type PresetContext, type PresetSettings , shellQuote } from './preset.js';
+import { krakendTelemetry } from './krakend-telemetry.js';
+import { flagValue, hasFlag, type Preset, type PresetContext, type PresetSettings, shellQuote } from './preset.js';
 
 const HEALTH = '/__health';
 const CONFIG_FLAGS = ['-c', '--config'];
@@ -34,10 +35,18 @@ export const krakendPreset: Preset = {
       settings.command = [...command, '-p', '{port}'];
     }
     const fc = flexibleConfiguration(context);
-    if (config && !fc.enabled) settings.health = healthPath(path.resolve(context.cwd, config)) ?? HEALTH;
+    const text = config && !fc.enabled ? readText(path.resolve(context.cwd, config)) : undefined;
+    if (config && !fc.enabled) settings.health = (text !== undefined ? healthPath(text) : undefined) ?? HEALTH;
+    // Telemetry listeners on fixed ports: held by baton, each instance on a rendered copy with its own.
+    const telemetry = where.kind === 'binary' && config && text !== undefined ? krakendTelemetry(text, config) : undefined;
+    if (telemetry) {
+      settings.sidePorts = telemetry.sidePorts;
+      settings.rendering = telemetry.rendering;
+    }
     if (where.kind === 'binary' && config) {
       const binary = command.slice(0, where.at + 1);
-      settings.check = [...binary, 'check', ...(lintsOffline(binary, context) ? ['-n'] : []), '-c', config].map(shellQuote).join(' ');
+      const words = [...binary, 'check', ...(lintsOffline(binary, context) ? ['-n'] : []), '-c'].map(shellQuote);
+      settings.check = [...words, telemetry ? '"$BATON_CONFIG"' : shellQuote(config)].join(' ');
     }
     if (where.kind === 'docker') {
       settings.watch = [dockerConfigFolder(command, context.cwd) ?? context.cwd];
@@ -57,14 +66,22 @@ function flexibleConfiguration(context: PresetContext): { enabled: boolean; fold
   return { enabled, folders, out: enabled && env.FC_OUT ? env.FC_OUT : undefined };
 }
 
-/** `extra_config.router.health_path` of a plain JSON config, if it sets one. */
-function healthPath(file: string): string | undefined {
+function readText(file: string): string | undefined {
   try {
-    const config = JSON.parse(readFileSync(file, 'utf8')) as { extra_config?: { router?: { health_path?: unknown } } };
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // not readable yet: the defaults
+  }
+}
+
+/** `extra_config.router.health_path` of a plain JSON config, if it sets one. */
+function healthPath(text: string): string | undefined {
+  try {
+    const config = JSON.parse(text) as { extra_config?: { router?: { health_path?: unknown } } };
     const custom = config.extra_config?.router?.health_path;
     return typeof custom === 'string' && custom.startsWith('/') ? custom : undefined;
   } catch {
-    return undefined; // not JSON (YAML, TOML, a template) or not readable yet: the default path
+    return undefined; // not JSON (YAML, TOML, a template): the default path
   }
 }
 

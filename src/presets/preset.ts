@@ -31,6 +31,20 @@ export interface PresetSettings {
   warnings?: string[];
   /** Side ports the gateway's config opens, held by baton unless the user names the same. */
   sidePorts?: SidePort[];
+  /** The config file rewritten for each instance (its private side ports written in). */
+  rendering?: ConfigRendering;
+}
+
+/**
+ * A config file each instance reads in a rewritten copy: baton writes the copy into a
+ * private temporary folder for each instance, puts its path in place of `file` in the
+ * command, and gives it to the check as `$BATON_CONFIG`. The user's file is never written.
+ */
+export interface ConfigRendering {
+  /** The config file as the command names it. */
+  file: string;
+  /** The text the instance reads, from the user's text; a text it cannot parse is returned as it is, for the gateway to report. */
+  render(text: string, sidePorts: Readonly<Record<string, number>>): string;
 }
 
 export interface Preset {
