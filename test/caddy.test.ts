@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { BatonProcess, isAlive } from './helpers/baton-process.js';
 import { sleep, writeText } from './helpers/files.js';
@@ -89,4 +91,50 @@ describe.skipIf(!caddy)('real Caddy', () => {
     expect(rejected.reason).toMatch(/^speaks TLS \(HTTPS\) on its private port/);
     expect(h.baton.events.some((e) => e.type === 'serving')).toBe(false);
   });
+
+  it('holds the admin endpoint: the admin API on its public port always reaches the serving generation, across saves under load', async () => {
+    const adminPort = await freePort();
+    const withAdmin = (text: string): string => `{\n\tadmin localhost:${adminPort}\n\tauto_https off\n}\n:{$PORT} {\n\trespond "${text}"\n}\n`;
+    const file = h.tmp.file('Caddyfile');
+    writeText(file, withAdmin('admin v1'));
+    const env = { ...process.env, XDG_CONFIG_HOME: h.tmp.file('config'), XDG_DATA_HOME: h.tmp.file('data') };
+    h.baton = BatonProcess.start(['-p', '0', '--debounce', '20', '--', 'caddy', 'run', '--config', 'Caddyfile', '--adapter', 'caddyfile'], { cwd: h.tmp.dir, env });
+    const preset = await h.baton.waitFor((e) => e.type === 'preset');
+    expect(preset.applied).toContain(`side ports: ${adminPort}:admin (each instance reads a copy of Caddyfile with its own ports)`);
+    const url = await h.baton.url();
+    await h.baton.serving(1, 30_000);
+    const load = new Load(url, { clients: 6, mode: 'plain' });
+    /** What the admin API says the running config answers. */
+    const adminSays = async (host: string): Promise<string> => {
+      const reply = await request(`http://127.0.0.1:${adminPort}/config/apps/http/servers/srv0/routes/0/handle/0/body`, { headers: { host } });
+      expect(reply.status, reply.body).toBe(200);
+      return JSON.parse(reply.body) as string;
+    };
+    expect(await adminSays(`localhost:${adminPort}`)).toBe('admin v1');
+    for (let i = 2; i <= 4; i++) {
+      writeText(file, withAdmin(`admin v${i}`));
+      await h.baton.serving(i, 30_000);
+      expect(await adminSays(`localhost:${adminPort}`)).toBe(`admin v${i}`);
+      expect(await adminSays(`127.0.0.1:${adminPort}`)).toBe(`admin v${i}`);
+      await sleep(100);
+    }
+    const result = await load.stop();
+    expect(result.failed, JSON.stringify(result.causes)).toBe(0);
+    // A Host the admin endpoint was not told about is still refused by Caddy (its DNS-rebinding guard stays on).
+    const foreign = await request(`http://127.0.0.1:${adminPort}/config/`, { headers: { host: 'evil.example' } });
+    expect(foreign.status).toBe(403);
+    expect(readFileSync(file, 'utf8')).toBe(withAdmin('admin v4'));
+    const exit = await h.baton.stop('SIGTERM');
+    expect(exit.code).toBe(0);
+  });
 });
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -77,15 +77,103 @@ describe('KrakenD preset', () => {
 });
 
 describe('Caddy preset', () => {
-  it('validates with caddy validate and warns when the admin endpoint stays on', () => {
+  it('validates with caddy validate, and holds the admin endpoint (on by default) as a side port, each instance reading a copy', () => {
     writeFileSync(tmp.file('Caddyfile'), ':{$PORT} {\n\trespond "hi"\n}\n');
     const options = resolve(['caddy', 'run', '--config', 'Caddyfile', '--adapter', 'caddyfile']);
-    expect(options.check).toBe('caddy validate --config Caddyfile --adapter caddyfile');
+    expect(options.check).toBe('caddy validate --config "$BATON_CONFIG" --adapter caddyfile');
     expect(options.health).toBe('/');
-    expect(options.warnings).toEqual([expect.stringMatching(/^Caddyfile leaves Caddy's admin endpoint on/)]);
+    expect(options.warnings).toEqual([]);
+    expect(options.sidePorts).toEqual([{ name: 'admin', port: 2019 }]);
+    expect(options.rendering?.file).toBe('Caddyfile');
   });
-  it('is quiet when admin is off', () => {
+
+  it('is quiet and renders nothing when admin is off', () => {
     writeFileSync(tmp.file('Caddyfile'), '{\n\tadmin off\n}\n:{$PORT} {\n\trespond "hi"\n}\n');
-    expect(resolve(['caddy', 'run', '--config', 'Caddyfile']).warnings).toEqual([]);
+    const options = resolve(['caddy', 'run', '--config', 'Caddyfile']);
+    expect(options.warnings).toEqual([]);
+    expect(options.sidePorts).toEqual([]);
+    expect(options.rendering).toBeUndefined();
+    expect(options.check).toBe('caddy validate --config Caddyfile');
+  });
+
+  it('a copy moves the admin endpoint to the private port, accepts the public address as origin, keeps the rest, and makes relative imports absolute', () => {
+    const text = [
+      '# dev Caddyfile',
+      '{',
+      '\tauto_https off',
+      '\tadmin localhost:2999 {',
+      '\t\tenforce_origin',
+      '\t}',
+      '}',
+      '(common) {',
+      '\theader X-Dev 1',
+      '}',
+      'import snippets/*.caddy',
+      'import /etc/caddy/shared.caddy',
+      ':{$PORT} {',
+      '\timport common',
+      '\trespond "hi"',
+      '}',
+      '',
+    ].join('\n');
+    writeFileSync(tmp.file('Caddyfile'), text);
+    const options = resolve(['caddy', 'run', '--config', 'Caddyfile']);
+    expect(options.sidePorts).toEqual([{ name: 'admin', port: 2999 }]);
+    const copy = options.rendering!.render(text, { admin: 41000 });
+    expect(copy.split('\n')).toEqual([
+      '# dev Caddyfile',
+      '{',
+      '\tauto_https off',
+      '\tadmin 127.0.0.1:41000 {',
+      '\t\torigins localhost:2999 127.0.0.1:2999 [::1]:2999 127.0.0.1:41000',
+      '\t}',
+      '}',
+      '(common) {',
+      '\theader X-Dev 1',
+      '}',
+      `import ${tmp.file('snippets/*.caddy')}`,
+      'import /etc/caddy/shared.caddy',
+      ':{$PORT} {',
+      '\timport common',
+      '\trespond "hi"',
+      '}',
+      '',
+    ]);
+    // Without a global options block, one is added first.
+    expect(options.rendering!.render(':{$PORT} {\n\trespond "hi"\n}\n', { admin: 41000 }).split('\n').slice(0, 5)).toEqual(['{', '\tadmin 127.0.0.1:41000 {', '\t\torigins localhost:2999 127.0.0.1:2999 [::1]:2999 127.0.0.1:41000', '\t}', '}']);
+  });
+
+  it('a JSON config gets admin.listen and origins in its copy; disabled admin is left alone', () => {
+    writeFileSync(tmp.file('caddy.json'), JSON.stringify({ admin: { listen: 'localhost:2998' }, apps: {} }));
+    const options = resolve(['caddy', 'run', '--config', 'caddy.json']);
+    expect(options.sidePorts).toEqual([{ name: 'admin', port: 2998 }]);
+    expect(JSON.parse(options.rendering!.render(JSON.stringify({ admin: { listen: 'localhost:2998' }, apps: {} }), { admin: 41001 }))).toEqual({
+      admin: { listen: '127.0.0.1:41001', origins: ['localhost:2998', '127.0.0.1:2998', '[::1]:2998', '127.0.0.1:41001'] },
+      apps: {},
+    });
+    writeFileSync(tmp.file('off.json'), JSON.stringify({ admin: { disabled: true } }));
+    expect(resolve(['caddy', 'run', '--config', 'off.json']).sidePorts).toEqual([]);
+  });
+});
+
+describe('KrakenD telemetry', () => {
+  it('finds telemetry/metrics (default :8090) and Prometheus exporters (default 9090), and writes private ports on 127.0.0.1 into the copy only', () => {
+    const config = { version: 3, extra_config: { 'telemetry/metrics': { collection_time: '60s' }, 'telemetry/opentelemetry': { exporters: { prometheus: [{ name: 'a' }, { name: 'b', port: 9191, listen_ip: '0.0.0.0' }] } } } };
+    writeFileSync(tmp.file('k.json'), JSON.stringify(config));
+    const options = resolve(['krakend', 'run', '-c', 'k.json']);
+    expect(options.sidePorts).toEqual([{ name: 'metrics', port: 8090 }, { name: 'prometheus', port: 9090 }, { name: 'prometheus_2', port: 9191 }]);
+    const copy = JSON.parse(options.rendering!.render(JSON.stringify(config), { metrics: 40001, prometheus: 40002, prometheus_2: 40003 }));
+    expect(copy.extra_config['telemetry/metrics']).toEqual({ collection_time: '60s', listen_address: '127.0.0.1:40001' });
+    expect(copy.extra_config['telemetry/opentelemetry'].exporters.prometheus).toEqual([{ name: 'a', port: 40002, listen_ip: '127.0.0.1' }, { name: 'b', port: 40003, listen_ip: '127.0.0.1' }]);
+    // A broken save goes to KrakenD as it is, for KrakenD to name the problem.
+    expect(options.rendering!.render('{ "version": 3,', {})).toBe('{ "version": 3,');
+  });
+
+  it('a config without telemetry, or with Flexible Configuration, gets no side ports and no copy', () => {
+    writeFileSync(tmp.file('plain.json'), JSON.stringify({ version: 3, endpoints: [] }));
+    expect(resolve(['krakend', 'run', '-c', 'plain.json']).rendering).toBeUndefined();
+    writeFileSync(tmp.file('fc.tmpl'), '{ "version": 3, "extra_config": { "telemetry/metrics": {} } }');
+    const fc = resolveOptions({ command: ['krakend', 'run', '-c', 'fc.tmpl'], cwd: tmp.dir, env: { ...process.env, FC_ENABLE: '1' } });
+    expect(fc.sidePorts).toEqual([]);
   });
 });

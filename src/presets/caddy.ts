@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { flagValue, type Preset, type PresetContext, type PresetSettings , shellQuote } from './preset.js';
+import { caddyAdmin } from './caddy-admin.js';
+import { flagValue, type Preset, type PresetContext, type PresetSettings, shellQuote } from './preset.js';
 
 /**
  * Caddy reads its port from `{$PORT}` in a Caddyfile, so the command needs no rewrite.
- * The preset adds `caddy validate` as the check and warns when generations would share
- * the admin endpoint.
+ * The preset adds `caddy validate` as the check and holds the admin endpoint as a side
+ * port, so the admin API always reaches the serving generation (caddy-admin.ts).
  */
 export const caddyPreset: Preset = {
   name: 'caddy',
@@ -16,9 +17,16 @@ export const caddyPreset: Preset = {
     const adapter = flagValue(command, ['--adapter']);
     const settings: PresetSettings = { warnings: [] };
     if (config) {
-      settings.check = [command[0]!, 'validate', '--config', config, ...(adapter ? ['--adapter', adapter] : [])].map(shellQuote).join(' ');
-      const warning = adminWarning(path.resolve(context.cwd, config), adapter);
-      if (warning) settings.warnings!.push(warning);
+      const text = readText(path.resolve(context.cwd, config));
+      const isJson = adapter === undefined ? config.endsWith('.json') : adapter === 'json';
+      // The admin endpoint as a side port: each instance on a copy with its own admin address.
+      const admin = text === undefined || (!isJson && adapter !== undefined && adapter !== 'caddyfile') ? undefined : caddyAdmin(text, config, isJson, context.cwd);
+      if (admin) {
+        settings.sidePorts = admin.sidePorts;
+        settings.rendering = admin.rendering;
+      }
+      const words = [command[0]!, 'validate', '--config'].map(shellQuote);
+      settings.check = [...words, admin ? '"$BATON_CONFIG"' : shellQuote(config), ...(adapter ? ['--adapter', adapter].map(shellQuote) : [])].join(' ');
     }
     if (command.includes('--watch')) {
       settings.warnings!.push("caddy's own --watch reloads in place next to baton's reloads; drop it from the command");
@@ -27,17 +35,10 @@ export const caddyPreset: Preset = {
   },
 };
 
-/** A warning when the config leaves the admin endpoint on (both generations would claim localhost:2019). */
-function adminWarning(file: string, adapter: string | undefined): string | undefined {
-  let text: string;
+function readText(file: string): string | undefined {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
-  const isJson = adapter === undefined ? file.endsWith('.json') : adapter === 'json';
-  const off = isJson ? /"admin"\s*:\s*\{[^}]*"disabled"\s*:\s*true/.test(text) : /^\s*admin\s+off\b/m.test(text);
-  return off
-    ? undefined
-    : `${path.basename(file)} leaves Caddy's admin endpoint on: during a switch two generations claim localhost:2019; add \`admin off\` to the global options block`;
 }
