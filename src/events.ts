@@ -63,7 +63,13 @@ export type BatonEvent =
     }
   | { type: 'output'; gen: number; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'port-clash'; gen: number; port: number }
-  | { type: 'serving'; gen: number; ms: number }
+  | {
+      type: 'serving';
+      gen: number;
+      ms: number;
+      /** It listens in TLS on its private port, and baton talks TLS to it. */
+      tls?: boolean;
+    }
   | { type: 'rejected'; gen: number; reason: string; output: string[]; serving: number | undefined }
   | { type: 'abandoned'; gen: number }
   | { type: 'draining'; gen: number; inflight: number }
@@ -111,7 +117,7 @@ export const EVENT_FIELDS = {
   starting: ['gen', 'port', 'pid', 'reason', 'changes', 'endpoints'],
   output: ['gen', 'stream', 'line'],
   'port-clash': ['gen', 'port'],
-  serving: ['gen', 'ms'],
+  serving: ['gen', 'ms', 'tls'],
   rejected: ['gen', 'reason', 'output', 'serving'],
   abandoned: ['gen'],
   draining: ['gen', 'inflight'],

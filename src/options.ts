@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Baton } from './lifecycle/baton.js';
 import { usageError } from './errors.js';
@@ -38,6 +39,13 @@ export interface BatonOptions {
   host?: string;
   /** Side ports to hold besides `port` (a preset may add its own). @default [] */
   sidePorts?: readonly SidePort[];
+  /**
+   * The instances listen in TLS on their private ports: probe and proxy in TLS from the
+   * first one. Without it baton finds out from the first probe (and a preset may set it). @default false
+   */
+  upstreamTls?: boolean;
+  /** A PEM file of the CA the instances' certificates must chain to; without it they are not verified (loopback). */
+  upstreamCa?: string;
   /**
    * Files or folders to watch. @default the config file named in the command
    * (`-c`, `--config`, `--config=FILE`), else the working folder.
@@ -110,6 +118,10 @@ export interface ResolvedOptions {
   sidePorts: readonly SidePort[];
   /** The config file each instance reads in a rewritten copy (a preset's), if any. */
   rendering: ConfigRendering | undefined;
+  /** Probe and proxy in TLS from the first instance. */
+  upstreamTls: boolean;
+  /** The CA that verifies the instances' certificates (read from `upstreamCa`). */
+  upstreamCa: Buffer | undefined;
   watch: readonly string[];
   ignore: readonly string[];
   gitignore: boolean;
@@ -176,6 +188,8 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     host: options.host ?? DEFAULTS.host,
     sidePorts,
     rendering: given.rendering,
+    upstreamTls: options.upstreamTls ?? given.upstreamTls ?? false,
+    upstreamCa: options.upstreamCa === undefined ? undefined : readPem('--upstream-ca', path.resolve(cwd, options.upstreamCa)),
     watch,
     ignore: [...(options.ignore ?? []), ...(given.ignore ?? [])],
     gitignore: options.gitignore ?? true,
@@ -216,6 +230,18 @@ function checkPort(port: number): number {
     throw usageError(`--port must be a whole number from 0 to 65535, got ${port}`, 'e.g. --port 8080 (0 picks a free port)');
   }
   return port;
+}
+
+/** A PEM file's bytes, or a usage error naming the flag. */
+export function readPem(flag: string, file: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw usageError(`${flag} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'give the path of a PEM file');
+  }
+  if (!bytes.includes('-----BEGIN ')) throw usageError(`${flag} ${file} is not a PEM file (no -----BEGIN line)`, 'give a PEM file (convert DER with: openssl x509 -inform der -in FILE -out FILE.pem)');
+  return bytes;
 }
 
 const SIDE_PORT_NAME = /^[a-z][a-z0-9_]*$/;

@@ -29,12 +29,12 @@ describe('tell, do not wait', () => {
   });
 
   for (const kind of ['go', 'alert'] as const) {
-    it(`a gateway that speaks TLS on its private port is rejected with that reason (${kind === 'go' ? "Go's 400 answer" : 'a TLS alert'})`, async () => {
+    it(`a gateway that answers as a TLS server (${kind === 'go' ? "Go's 400 answer" : 'a TLS alert'}) but completes no handshake is rejected at once with that reason`, async () => {
       const config = h.tmp.file('gateway.json');
       writeConfig(config, { version: 'v1', speaksTls: kind });
       h.baton = startFixture(config, ['--ready-timeout', '60000']);
       const rejected = await h.baton.waitFor((e) => e.type === 'rejected');
-      expect(rejected.reason).toMatch(/^speaks TLS \(HTTPS\) on its private port :\d+ .*turn TLS off in the development config/);
+      expect(rejected.reason).toMatch(/^the TLS handshake with its private port :\d+ failed \([A-Z_]+\): it answered plain HTTP the way a TLS server does, but completes no TLS handshake$/);
       expect(h.baton.events.some((e) => e.type === 'serving')).toBe(false);
     });
   }

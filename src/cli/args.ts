@@ -50,6 +50,8 @@ export function buildProgram(version: string): Command {
     .option('--admin-token <token>', 'a token the control plane requires (default: none on loopback, a random one elsewhere; also BATON_ADMIN_TOKEN)')
     .option('--preset <name>', `gateway preset: ${PRESET_CHOICES.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (auto detects it from the command)`, 'auto')
     .option('--config <file>', `baton config file (default: ${CONFIG_FILE_NAME} in the working folder, if there is one)`)
+    .addOption(new Option('--upstream-tls', 'the gateway listens in TLS on its private port: probe and proxy in TLS from the first instance (without it baton finds out from the first probe)'))
+    .option('--upstream-ca <file>', "PEM file of the CA the gateway's certificate must chain to (default: not verified, the gateway is on loopback)")
     .addOption(new Option('--no-fast-path', "baton's own fast HTTP/1.1 reader for plain requests; turned off, every request goes through node:http (slower: a fallback if you suspect the reader)"))
     .addOption(new Option('--no-gitignore', 'inside watched folders, leave out what .gitignore files ignore (turned off, only --ignore and the built-in rules apply)'))
     .addOption(new Option('--poll', 'poll files for changes instead of waiting for file-system events (bind mounts, network folders)'))
@@ -127,10 +129,10 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
       flagKeys: [...Object.keys(flags), ...(command.length > 0 ? ['command'] : [])],
       options: {
         command: gateway,
-        ...pick(values, ['host', 'health', 'check', 'preset'], 'string'),
+        ...pick(values, ['host', 'health', 'check', 'preset', 'upstreamCa'], 'string'),
         ...pick(values, ['watch', 'ignore'], 'array'),
         ...pick(values, ['port', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce', 'record', 'recordBody'], 'number'),
-        ...pick(values, ['poll', 'fastPath', 'gitignore'], 'boolean'),
+        ...pick(values, ['poll', 'fastPath', 'gitignore', 'upstreamTls'], 'boolean'),
         ...(Array.isArray(values.sidePort) ? { sidePorts: (values.sidePort as string[]).map(parseSidePort) } : {}),
       } as BatonOptions,
     },

@@ -104,7 +104,7 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'port-clash':
       return `baton  gen ${event.gen} lost port :${event.port} to another process — retrying on another port`;
     case 'serving':
-      return `baton  gen ${event.gen} healthy in ${event.ms} ms — serving`;
+      return `baton  gen ${event.gen} healthy in ${event.ms} ms${event.tls ? ' (TLS)' : ''} — serving`;
     case 'rejected': {
       const keeps = event.serving === undefined ? 'nothing is serving: requests get 503 until a good save' : `gen ${event.serving} keeps serving`;
       return `baton  gen ${event.gen} rejected: ${event.reason} — ${keeps}${indent(event.output)}`;

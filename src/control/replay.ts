@@ -1,7 +1,9 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { Baton } from '../lifecycle/baton.js';
 import { isRefusal, judgeRequest } from '../proxy/edge/request-rules.js';
 import { headerObject } from '../proxy/hop-headers.js';
+import { tlsConnectOptions } from '../proxy/upstream-tls.js';
 import { BodyCapture, type Captured } from '../observe/request-ring.js';
 import { parseHead } from './head-text.js';
 
@@ -23,7 +25,8 @@ export function replay(baton: Baton, original: Captured): Promise<{ captured: Ca
   const ring = baton.observed.requests;
   const started = performance.now();
   return new Promise((resolve) => {
-    const req = http.request({ host: target.host, port: target.port, method: judged.method, path: judged.target, headers: headerObject(judged.fields), setHost: false, agent: false, timeout: 30_000 }, (res) => {
+    const options = { host: target.host, port: target.port, method: judged.method, path: judged.target, headers: headerObject(judged.fields), setHost: false, agent: false as const, timeout: 30_000 };
+    const onResponse = (res: http.IncomingMessage): void => {
       const ttfb = performance.now() - started;
       const body = new BodyCapture(ring.bodyCapBytes);
       let bytesOut = 0;
@@ -57,7 +60,8 @@ export function replay(baton: Baton, original: Captured): Promise<{ captured: Ca
         resolve(captured ? { captured } : { status: 503, error: 'the inspector is off (--record 0): the replay went out, but nothing keeps it' });
       });
       res.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 502, error: `generation ${target.gen} failed the replay (${err.code ?? err.message})` }));
-    });
+    };
+    const req = target.tls ? https.request({ ...options, ...tlsConnectOptions(target.tls, judged.host) }, onResponse) : http.request(options, onResponse);
     // A request without a body goes without one (no Transfer-Encoding of node:http's own).
     if (judged.body === 'none') req.useChunkedEncodingByDefault = false;
     req.on('timeout', () => req.destroy(Object.assign(new Error('no answer within 30 s'), { code: 'timeout' })));

@@ -16,9 +16,10 @@ import { RequestRing } from '../observe/request-ring.js';
 import { FrontServer } from '../proxy/front-server.js';
 import { describeExit, GatewayProcess, portClash } from './gateway-process.js';
 import { Generation } from '../proxy/generation.js';
-import { SpeaksTlsError, waitHealthy, waitListening, type ProbeFailure } from './health.js';
+import { SpeaksTlsError, TlsHandshakeError, waitHealthy, waitListening, type ProbeFailure } from './health.js';
 import { LIVE_KEYS, resolveOptions, type BatonOptions, type ControlPlane, type LiveOptions, type ResolvedOptions } from '../options.js';
 import { Router } from '../proxy/router.js';
+import type { UpstreamTls } from '../proxy/upstream-tls.js';
 import { SideFronts, type BoundSide } from '../proxy/side-fronts.js';
 import { shellQuote } from '../presets/preset.js';
 import { STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
@@ -35,7 +36,7 @@ interface Instance {
 }
 
 /** `output`: what to show with a failure, when it is not the candidate's own (the check's). */
-type Outcome = { kind: 'ready'; ms: number } | { kind: 'aborted' } | { kind: 'failed'; reason: string; portClash: boolean; output?: string[] };
+type Outcome = { kind: 'ready'; ms: number; tls: boolean } | { kind: 'aborted' } | { kind: 'failed'; reason: string; portClash: boolean; output?: string[] };
 
 /**
  * A transition started from the watcher's early look: it may boot its instance, but it
@@ -74,6 +75,10 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   readonly #router: Router;
   readonly #front: FrontServer;
   readonly #sides: SideFronts;
+  /** How baton talks TLS to instances that listen in TLS (`--upstream-ca` verifies). */
+  readonly #upstreamTls: UpstreamTls;
+  /** Instances listen in TLS: asked for (`--upstream-tls`, a preset), or seen on one. */
+  #speaksTls: boolean;
   /** Each instance's copy of a config a preset rewrites (KrakenD's telemetry ports), if any. */
   readonly #rendered: RenderedConfigs | undefined;
   readonly #watcher: ConfigWatcher;
@@ -109,6 +114,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#observer = { ring: new RequestRing(this.options.record * 1024 * 1024, this.options.recordBody * 1024), unrouted: new GenerationStats() };
     this.#history = new ConfigHistory(this.options.cwd);
     this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router, fastPath: this.options.fastPath, observer: this.#observer });
+    this.#upstreamTls = { ca: this.options.upstreamCa };
+    this.#speaksTls = this.options.upstreamTls;
     this.#rendered = this.options.rendering ? new RenderedConfigs(this.options.rendering, this.options.cwd) : undefined;
     this.#sides = new SideFronts(this.options.sidePorts, { host: this.options.host, router: this.#router, fastPath: this.options.fastPath });
     this.#watcher = new ConfigWatcher({
@@ -169,9 +176,9 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   }
 
   /** The generation serving now, for a request the control plane sends itself (a replay). */
-  get servingTarget(): { gen: number; host: string; port: number } | undefined {
+  get servingTarget(): { gen: number; host: string; port: number; tls: UpstreamTls | undefined } | undefined {
     const serving = this.#serving?.generation;
-    return serving && { gen: serving.id, ...serving.target };
+    return serving && { gen: serving.id, ...serving.target, tls: serving.tls };
   }
 
   /** The public URL, once listening. */
@@ -327,7 +334,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       else if (checked && !checked.ok) outcome = { kind: 'failed', reason: checked.reason, portClash: false, output: checked.output };
       if (outcome.kind !== 'aborted' && !(await held())) outcome = { kind: 'aborted' };
       if (outcome.kind === 'ready') {
-        if (candidate.alive) return this.#promote(candidate, outcome.ms);
+        if (candidate.alive) return this.#promote(candidate, outcome.ms, outcome.tls);
         outcome = { kind: 'failed', reason: `${describeExit(candidate.exit!)} right after becoming healthy`, portClash: false };
       }
       this.#candidate = undefined;
@@ -414,6 +421,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const timer = setTimeout(onSuperseded, this.options.readyTimeout);
     let lastProbe = 'no probe answered yet';
     let lastKind: ProbeFailure | 'side' | undefined;
+    // Whether to probe (and then proxy) in TLS: asked for, or learnt from an earlier generation.
+    let tls = this.#speaksTls;
     // Tell, don't wait: a gateway that ignores its port is named long before --ready-timeout.
     const hint = setTimeout(() => {
       if (lastKind === 'refused' && candidate.alive) {
@@ -421,17 +430,28 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       }
     }, PORT_HINT_MS);
     try {
-      await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure: (why, kind) => ((lastProbe = why), (lastKind = kind)) });
+      const onFailure = (why: string, kind: ProbeFailure): void => {
+        lastProbe = why;
+        lastKind = kind;
+      };
+      try {
+        await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure, ...(tls ? { tls: this.#upstreamTls } : {}) });
+      } catch (err) {
+        if (!(err instanceof SpeaksTlsError) || tls) throw err;
+        // It listens in TLS: talk TLS to it from now on, this generation and the ones after.
+        tls = true;
+        await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure, tls: this.#upstreamTls });
+      }
       // Side ports are promoted with the main one, so each must be taken before the switch.
       for (const [name, port] of Object.entries(candidate.sidePorts)) {
         lastProbe = `side port ${name} (:${port}) accepts no connection`;
         lastKind = 'side';
         await waitListening(port, stop.signal);
       }
-      if (candidate.alive && !superseded.aborted) return { kind: 'ready', ms: Date.now() - started };
+      if (candidate.alive && !superseded.aborted) return { kind: 'ready', ms: Date.now() - started, tls };
     } catch (err) {
-      if (err instanceof SpeaksTlsError && !superseded.aborted && !checkFailed.aborted) {
-        return { kind: 'failed', reason: speaksTls(candidate.port, this.options.health), portClash: false };
+      if (err instanceof TlsHandshakeError && !superseded.aborted && !checkFailed.aborted) {
+        return { kind: 'failed', reason: tlsFailure(candidate.port, err, this.options.upstreamCa !== undefined, this.options.upstreamTls), portClash: false };
       }
       // Otherwise why it stopped waiting is read from the state below.
     } finally {
@@ -468,18 +488,26 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     };
   }
 
-  #promote(process: GatewayProcess, ms: number): void {
+  #promote(process: GatewayProcess, ms: number, tls: boolean): void {
     this.#candidate = undefined;
     const previous = this.#serving;
-    const instance: Instance = { process, generation: new Generation(process.generation, process.port), servingSince: Date.now() };
+    if (tls && !this.#speaksTls) this.#learntTls(process.generation);
+    const instance: Instance = { process, generation: new Generation(process.generation, process.port, tls ? { tls: this.#upstreamTls } : {}), servingSince: Date.now() };
     this.#sides.attach(instance.generation, process.sidePorts);
     this.#log.attach(process.generation, instance.generation);
     this.#serving = instance;
     this.#storms.promoted(Date.now());
     this.#router.promote(instance.generation);
-    this.#emit({ type: 'serving', gen: process.generation, ms });
+    this.#emit({ type: 'serving', gen: process.generation, ms, ...(tls ? { tls } : {}) });
     void process.exited.then(() => this.#onExit(instance));
     if (previous) void this.#retire(previous);
+  }
+
+  /** The first instance found to listen in TLS: the next ones are probed in TLS at once, and the user learns what baton chose. */
+  #learntTls(gen: number): void {
+    this.#speaksTls = true;
+    const verify = this.options.upstreamCa ? 'verifying its certificate with --upstream-ca' : 'its certificate is not verified on loopback; --upstream-ca <file> verifies it';
+    this.#emit({ type: 'warning', gen, message: `gen ${gen} listens in TLS on its private port: baton talks TLS to it (${verify}); --upstream-tls says so up front` });
   }
 
   #rejected(gen: number, reason: ReloadReason, why: string, output: string[]): void {
@@ -584,9 +612,16 @@ function errorLine(output: readonly string[]): string | undefined {
   return line?.trim().slice(0, 300);
 }
 
-/** Why an instance that answers in TLS is rejected, and what to do. */
-function speaksTls(port: number, health: string): string {
-  return `speaks TLS (HTTPS) on its private port :${port} (GET ${health} over plain HTTP was refused as such), and baton talks plain HTTP to its gateway: turn TLS off in the development config (Caddy: an http:// site address or :{$PORT}; KrakenD: no "tls" block)`;
+/** Why an instance probed in TLS is rejected: the handshake failed, and what to check. */
+function tlsFailure(port: number, err: TlsHandshakeError, verifying: boolean, forced: boolean): string {
+  const certificate = /CERT|UNABLE_|SELF_SIGNED|DEPTH_ZERO|certificate/i.test(`${err.code} ${err.message}`);
+  const hint =
+    certificate && verifying
+      ? 'its certificate does not chain to --upstream-ca: give the CA that signed it, or leave --upstream-ca out (loopback)'
+      : forced
+        ? 'does it listen in TLS there? For a plain-HTTP gateway, leave --upstream-tls out'
+        : 'it answered plain HTTP the way a TLS server does, but completes no TLS handshake';
+  return `the TLS handshake with its private port :${port} failed (${err.code}): ${hint}`;
 }
 
 /** Why a clash on a fixed port of the gateway's own (metrics, admin) cannot be retried away. */

@@ -1,6 +1,9 @@
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tlsModule from 'node:tls';
 import pRetry, { AbortError } from 'p-retry';
+import { tlsConnectOptions, type UpstreamTls } from '../proxy/upstream-tls.js';
 
 export interface HealthProbe {
   port: number;
@@ -10,6 +13,8 @@ export interface HealthProbe {
   signal: AbortSignal;
   /** Called with each failed probe's reason, so a timeout can say what was last seen. */
   onFailure?: (reason: string, kind: ProbeFailure) => void;
+  /** Probe in TLS (the instance listens in TLS on its private port): SNI and Host `localhost`. */
+  tls?: UpstreamTls;
 }
 
 /** How a probe failed: nothing listened, it answered 500 or more, or something else (a timeout, a reset). */
@@ -21,6 +26,21 @@ export type ProbeFailure = 'refused' | 'answered' | 'other';
  */
 export class SpeaksTlsError extends Error {
   override name = 'SpeaksTlsError';
+}
+
+/**
+ * A probe in TLS reached the instance but the handshake failed (it does not speak TLS
+ * after all, or its certificate does not chain to --upstream-ca): no later probe will
+ * differ, so the wait stops at once with this.
+ */
+export class TlsHandshakeError extends Error {
+  override name = 'TlsHandshakeError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** What a Go server (Caddy, KrakenD) answers a plain-HTTP request on a TLS port. */
@@ -37,7 +57,7 @@ const TLS_RECORD = new Set([0x15, 0x16]);
  * costs nothing worth saving. An instance that answers in TLS rejects with SpeaksTlsError.
  */
 export async function waitHealthy(probe: HealthProbe): Promise<void> {
-  await pRetry(() => probeOnce(probe.port, probe.path, probe.signal), {
+  await pRetry(() => probeOnce(probe.port, probe.path, probe.signal, probe.tls), {
     retries: Number.POSITIVE_INFINITY,
     minTimeout: 10,
     factor: 1.2,
@@ -56,9 +76,10 @@ type ProbeError = Error & { kind?: ProbeFailure };
 const failure = (message: string, kind: ProbeFailure): ProbeError => Object.assign(new Error(message), { kind });
 
 /** One GET on a fresh connection; resolves on status < 500, rejects with a readable reason. */
-export function probeOnce(port: number, path: string, signal: AbortSignal): Promise<void> {
+export function probeOnce(port: number, path: string, signal: AbortSignal, tls?: UpstreamTls): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, signal, timeout: 2000 }, (res) => {
+    const options = { host: '127.0.0.1', port, path, agent: false as const, signal, timeout: 2000 };
+    const onResponse = (res: http.IncomingMessage): void => {
       const status = res.statusCode ?? 0;
       if (status !== 400) {
         res.resume();
@@ -72,13 +93,21 @@ export function probeOnce(port: number, path: string, signal: AbortSignal): Prom
       res.on('data', (chunk: string) => (body = (body + chunk).slice(0, 512)));
       res.on('error', () => resolve());
       res.on('end', () => (GO_TLS_ANSWER.test(body) ? reject(new AbortError(new SpeaksTlsError(body.trim()))) : resolve()));
-    });
+    };
+    const req = tls ? https.get({ ...options, ...tlsConnectOptions(tls, undefined), headers: { host: `localhost:${port}` } }, onResponse) : http.get(options, onResponse);
     req.on('timeout', () => req.destroy(failure(`GET ${path} got no answer within 2 s`, 'other')));
     req.on('error', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }) => {
       if (err.code?.startsWith('HPE_') && err.rawPacket && TLS_RECORD.has(err.rawPacket[0]!)) {
         return reject(new AbortError(new SpeaksTlsError('a TLS record')));
       }
       if (err.code === 'ECONNREFUSED') return reject(failure(`nothing listening on port ${port}`, 'refused'));
+      // A TLS server that closes a plain-HTTP connection without a word (Node's does): ask it in TLS.
+      if (!tls && err.code === 'ECONNRESET') {
+        return void handshakes(port, signal).then((yes) => reject(yes ? new AbortError(new SpeaksTlsError('a TLS handshake')) : failure(`GET ${path} failed: ECONNRESET`, 'other')));
+      }
+      if (tls && err.code !== 'ECONNRESET' && err.code !== 'ETIMEDOUT' && (err.code === 'EPROTO' || /^(ERR_SSL|ERR_TLS|UNABLE_|DEPTH_ZERO|SELF_SIGNED|CERT_|ERR_OSSL)/.test(err.code ?? '') || /certificate|SSL|TLS/i.test(err.message))) {
+        return reject(new AbortError(new TlsHandshakeError(err.code ?? 'EPROTO', err.message)));
+      }
       reject(failure(err.code === undefined && (err as ProbeError).kind ? err.message : `GET ${path} failed: ${err.code ?? err.message}`, (err as ProbeError).kind ?? 'other'));
     });
   });
@@ -102,4 +131,21 @@ export async function waitListening(port: number, signal: AbortSignal): Promise<
       }),
     { retries: Number.POSITIVE_INFINITY, minTimeout: 10, factor: 1.2, maxTimeout: 25, randomize: false, signal },
   );
+}
+
+/** True when a TLS handshake on `port` completes (the certificate is not looked at: this only asks whether it speaks TLS). */
+function handshakes(port: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tlsModule.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false });
+    const done = (yes: boolean): void => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(yes);
+    };
+    const onAbort = (): void => done(false);
+    signal.addEventListener('abort', onAbort);
+    socket.setTimeout(2000, () => done(false));
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }

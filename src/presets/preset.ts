@@ -33,6 +33,8 @@ export interface PresetSettings {
   sidePorts?: SidePort[];
   /** The config file rewritten for each instance (its private side ports written in). */
   rendering?: ConfigRendering;
+  /** The gateway listens in TLS (the config says so): probe and proxy in TLS from the start. */
+  upstreamTls?: boolean;
 }
 
 /**

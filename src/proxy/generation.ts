@@ -1,6 +1,8 @@
 import http from 'node:http';
+import https from 'node:https';
 import { GenerationStats } from '../observe/generation-stats.js';
 import { IDLE_MS, UpstreamPool } from './fast-path/upstream-pool.js';
+import type { UpstreamTls } from './upstream-tls.js';
 
 /** How the drain timeout ended an exchange: a stream ended cleanly, a request answered 504 or cut, a WebSocket closed. */
 export type CutKind = 'stream' | 'request' | 'websocket';
@@ -39,13 +41,19 @@ export class Generation {
   /** The same instance's side ports, by name, each a generation of its own for its side port's front (router.ts SideRouter). */
   readonly sides = new Map<string, Generation>();
 
-  constructor(id: number, port: number, stats = new GenerationStats()) {
+  /** Set when the instance listens in TLS on its private port: both paths connect in TLS. */
+  readonly tls: UpstreamTls | undefined;
+
+  constructor(id: number, port: number, options: { stats?: GenerationStats; tls?: UpstreamTls } = {}) {
     this.id = id;
-    this.stats = stats;
+    this.stats = options.stats ?? new GenerationStats();
     this.port = port;
     this.target = { host: '127.0.0.1', port };
-    this.agent = new http.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' });
-    this.pool = new UpstreamPool(this.target);
+    this.tls = options.tls;
+    const agentOptions = { keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' as const };
+    // An https agent keys its free sockets by SNI too, so a request reuses a connection made for its own name.
+    this.agent = this.tls ? new https.Agent({ ...agentOptions, rejectUnauthorized: this.tls.ca !== undefined, ...(this.tls.ca ? { ca: this.tls.ca } : {}) }) : new http.Agent(agentOptions);
+    this.pool = new UpstreamPool(this.target, this.tls);
   }
 
   /** Connections open to the instance right now: the fast path's pool and node:http's agent. */

@@ -282,7 +282,7 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#res = undefined;
     this.#resPartial = undefined;
     this.#decoder = undefined;
-    const up = gen.pool.acquire(this, wantsFreshConnection(this.#retries));
+    const up = gen.pool.acquire(this, wantsFreshConnection(this.#retries), this.#req!.host);
     this.#up = up;
     const out = this.#toUpstream;
     out.text(this.#req!.upstream);

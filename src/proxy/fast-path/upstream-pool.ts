@@ -1,4 +1,6 @@
 import net from 'node:net';
+import tls from 'node:tls';
+import { tlsConnectOptions, type UpstreamTls } from '../upstream-tls.js';
 
 /** What an upstream connection reports to the exchange using it. */
 export interface UpstreamUser {
@@ -28,9 +30,20 @@ export class Upstream {
   #closed = false;
   readonly #pool: UpstreamPool;
 
-  constructor(target: { host: string; port: number }, pool: UpstreamPool) {
+  /** The SNI it was opened with ('' in plain TCP): a free connection serves requests for that name only. */
+  readonly servername: string;
+
+  constructor(target: { host: string; port: number }, pool: UpstreamPool, secure: { tls: UpstreamTls; host: string | undefined } | undefined) {
     this.#pool = pool;
-    this.socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    if (secure) {
+      const options = tlsConnectOptions(secure.tls, secure.host);
+      this.servername = options.servername ?? '';
+      this.socket = tls.connect({ host: target.host, port: target.port, ...options });
+      this.socket.setNoDelay(true);
+    } else {
+      this.servername = '';
+      this.socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+    }
     this.socket.on('data', (chunk: Buffer) => {
       if (this.user) this.user.upstreamData(chunk);
       else this.socket.destroy(); // bytes nobody asked for: the connection is out of step
@@ -74,13 +87,16 @@ export class Upstream {
  */
 export class UpstreamPool {
   readonly #target: { host: string; port: number };
+  readonly #tls: UpstreamTls | undefined;
+  /** Free connections; in TLS, only those opened for the SNI asked for are reused. */
   readonly #free: Upstream[] = [];
   readonly #all = new Set<Upstream>();
   #sweeper: NodeJS.Timeout | undefined;
   #destroyed = false;
 
-  constructor(target: { host: string; port: number }) {
+  constructor(target: { host: string; port: number }, tls?: UpstreamTls) {
     this.#target = target;
+    this.#tls = tls;
   }
 
   /** Connections open, in use or free. */
@@ -88,20 +104,34 @@ export class UpstreamPool {
     return this.#all.size;
   }
 
-  /** A free connection, or a new one (`fresh`: always a new one). */
-  acquire(user: UpstreamUser, fresh: boolean): Upstream {
+  /** A free connection, or a new one (`fresh`: always a new one); `host` is the request's Host, for the SNI in TLS. */
+  acquire(user: UpstreamUser, fresh: boolean, host?: string): Upstream {
     let upstream: Upstream | undefined;
-    while (!fresh && (upstream = this.#free.pop())) {
-      if (!upstream.closed) break;
+    if (this.#tls) upstream = fresh ? undefined : this.#takeFor(tlsConnectOptions(this.#tls, host).servername ?? '');
+    else {
+      while (!fresh && (upstream = this.#free.pop())) {
+        if (!upstream.closed) break;
+      }
     }
     if (!upstream || upstream.closed) {
-      upstream = new Upstream(this.#target, this);
+      upstream = new Upstream(this.#target, this, this.#tls ? { tls: this.#tls, host } : undefined);
       this.#all.add(upstream);
       // A retired instance takes nothing new; refused, so the request is retried on its successor.
       if (this.#destroyed) upstream.socket.destroy(Object.assign(new Error('the gateway instance is retired'), { code: 'ECONNREFUSED' }));
     }
     upstream.user = user;
     return upstream;
+  }
+
+  /** The most recently freed open connection made for `servername`. */
+  #takeFor(servername: string): Upstream | undefined {
+    for (let i = this.#free.length - 1; i >= 0; i--) {
+      const upstream = this.#free[i]!;
+      if (upstream.closed || upstream.servername !== servername) continue;
+      this.#free.splice(i, 1);
+      return upstream;
+    }
+    return undefined;
   }
 
   /** Puts a connection whose exchange finished cleanly back, for the next request. */

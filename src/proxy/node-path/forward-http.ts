@@ -1,4 +1,6 @@
 import http from 'node:http';
+import https from 'node:https';
+import { tlsConnectOptions, type UpstreamTls } from '../upstream-tls.js';
 import type { ExchangeTrace } from '../../observe/exchange-trace.js';
 import type { Judged } from '../edge/request-rules.js';
 import { REQUEST_HOP, headerObject, responseFields } from '../hop-headers.js';
@@ -9,6 +11,8 @@ export interface ForwardOptions {
   readonly target: { readonly host: string; readonly port: number };
   /** A keep-alive agent, or `false` for a one-off connection. */
   readonly agent: http.Agent | false;
+  /** Set when the instance speaks TLS on its private port. */
+  readonly tls?: UpstreamTls;
   /**
    * Whether the client connection stays open after this response: the caller's decision
    * (its own state and the client's keep-alive), asked when the upstream response
@@ -58,7 +62,7 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
     },
   };
   try {
-    upstreamReq = http.request({
+    const request = {
       host: options.target.host,
       port: options.target.port,
       method: judged.method,
@@ -66,7 +70,8 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
       headers: headerObject(judged.fields),
       setHost: false,
       agent: options.agent,
-    });
+    };
+    upstreamReq = options.tls ? https.request({ ...request, ...tlsConnectOptions(options.tls, judged.host) }) : http.request(request);
   } catch (err) {
     // Node refused to send the request line or a header: nothing went out.
     options.onError(err as NodeJS.ErrnoException);

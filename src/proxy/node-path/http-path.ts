@@ -216,7 +216,7 @@ export class HttpPath {
     };
     // After a reset, a one-off connection (agent: false) rather than another pooled socket.
     const agent = wantsFreshConnection(retries) ? false : gen.agent;
-    flight.forwarding = forwardHttp(req, res, judged, { target: gen.target, agent, keepClientAlive, onResponse, onHead, onError, trace: flight.trace });
+    flight.forwarding = forwardHttp(req, res, judged, { target: gen.target, agent, ...(gen.tls ? { tls: gen.tls } : {}), keepClientAlive, onResponse, onHead, onError, trace: flight.trace });
   }
 
   /**

@@ -1,9 +1,11 @@
 import type http from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { ProxyServer } from 'http-proxy-3';
 import { upgradeFailed, wsProxyMissing } from '../answer-texts.js';
 import { plainAnswer } from '../fast-path/plain-answer.js';
 import type { Generation } from '../generation.js';
+import { tlsConnectOptions } from '../upstream-tls.js';
 
 /**
  * WebSocket upgrades, carried by http-proxy-3's `ws()`. Loading it costs about 12 MiB
@@ -19,7 +21,11 @@ export class WebSocketProxy {
   tunnel(req: http.IncomingMessage, socket: Duplex, head: Buffer, gen: Generation): void {
     const ws = (proxy: ProxyServer): void => {
       if (socket.destroyed) return;
-      proxy.ws(req, socket, head, { target: gen.target }, (err: NodeJS.ErrnoException) => {
+      // To an instance in TLS: wss, with the SNI of the client's Host (an agent of its own carries it).
+      const target = gen.tls
+        ? { target: { protocol: 'https:', host: gen.target.host, port: gen.target.port }, secure: gen.tls.ca !== undefined, agent: new https.Agent(tlsConnectOptions(gen.tls, req.headers.host)) }
+        : { target: gen.target };
+      proxy.ws(req, socket, head, target, (err: NodeJS.ErrnoException) => {
         if (this.#upgraded.has(socket)) return socket.destroy();
         rejectUpgrade(socket, 502, upgradeFailed(gen.id, err.code ?? err.message));
       });
