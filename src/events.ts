@@ -31,6 +31,8 @@ export type BatonEvent =
       admin?: string;
       /** The side ports held besides the main one, when there are any. */
       sidePorts?: Array<{ name: string; port: number; url: string }>;
+      /** The public port serves HTTPS (and HTTP/2): with which certificate, and where it came from. */
+      tls?: { certificate: string; from: 'flags' | 'preset' | 'self-signed' };
     }
   | { type: 'preset'; name: string; applied: string[] }
   | {
@@ -109,7 +111,7 @@ type FieldsOf<T extends BatonEventType> = Exclude<keyof Extract<BatonEvent, { ty
  * tools. The compiler checks both ways: each listed field exists, and none is missing.
  */
 export const EVENT_FIELDS = {
-  listening: ['url', 'port', 'command', 'watch', 'admin', 'sidePorts'],
+  listening: ['url', 'port', 'command', 'watch', 'admin', 'sidePorts', 'tls'],
   preset: ['name', 'applied'],
   change: ['files', 'early'],
   reload: ['source'],

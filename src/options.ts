@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Baton } from './lifecycle/baton.js';
 import { usageError } from './errors.js';
 import { flagValue, type ConfigRendering } from './presets/preset.js';
+import { checkPair, type PublicCertificate } from './proxy/public-tls.js';
 import { choosePreset, type PresetChoice, type PresetName, type PresetSettings } from './presets/index.js';
 
 /** A control plane started with baton (the admin API and dashboard: control/admin-server.ts). */
@@ -46,6 +47,15 @@ export interface BatonOptions {
   upstreamTls?: boolean;
   /** A PEM file of the CA the instances' certificates must chain to; without it they are not verified (loopback). */
   upstreamCa?: string;
+  /** Serve HTTPS (and HTTP/2) on the public port with this certificate (PEM), with `tlsKey`. */
+  tlsCert?: string;
+  /** The private key (PEM) of `tlsCert`. */
+  tlsKey?: string;
+  /**
+   * `self-signed`: serve HTTPS with a certificate for localhost made under `.baton/tls/`;
+   * `off`: plain HTTP even when a preset found the gateway's own certificate.
+   */
+  tls?: 'self-signed' | 'off';
   /**
    * Files or folders to watch. @default the config file named in the command
    * (`-c`, `--config`, `--config=FILE`), else the working folder.
@@ -122,6 +132,8 @@ export interface ResolvedOptions {
   upstreamTls: boolean;
   /** The CA that verifies the instances' certificates (read from `upstreamCa`). */
   upstreamCa: Buffer | undefined;
+  /** What the public port serves HTTPS with: a certificate read from files, one to make (`self-signed`), or none (plain HTTP). */
+  publicTls: PublicCertificate | 'self-signed' | undefined;
   watch: readonly string[];
   ignore: readonly string[];
   gitignore: boolean;
@@ -190,6 +202,7 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     rendering: given.rendering,
     upstreamTls: options.upstreamTls ?? given.upstreamTls ?? false,
     upstreamCa: options.upstreamCa === undefined ? undefined : readPem('--upstream-ca', path.resolve(cwd, options.upstreamCa)),
+    publicTls: publicTls(options, given, cwd),
     watch,
     ignore: [...(options.ignore ?? []), ...(given.ignore ?? [])],
     gitignore: options.gitignore ?? true,
@@ -230,6 +243,33 @@ function checkPort(port: number): number {
     throw usageError(`--port must be a whole number from 0 to 65535, got ${port}`, 'e.g. --port 8080 (0 picks a free port)');
   }
   return port;
+}
+
+const TLS_MODES = ['self-signed', 'off'];
+
+/** What the public port serves HTTPS with: the flags, else the preset's find (the gateway's own certificate), else nothing. */
+function publicTls(options: BatonOptions, given: PresetSettings, cwd: string): PublicCertificate | 'self-signed' | undefined {
+  if (options.tls !== undefined && !TLS_MODES.includes(options.tls)) {
+    throw usageError(`--tls must be self-signed or off, got "${String(options.tls)}"`, 'e.g. --tls self-signed, or --tls-cert FILE --tls-key FILE for your own certificate');
+  }
+  const files = options.tlsCert !== undefined || options.tlsKey !== undefined;
+  if (files && options.tls !== undefined) throw usageError(`--tls ${options.tls} and --tls-cert/--tls-key say different things`, 'give one of them');
+  if (options.tls === 'off') return undefined;
+  if (options.tls === 'self-signed') return 'self-signed';
+  if (files) {
+    if (options.tlsCert === undefined || options.tlsKey === undefined) throw usageError(`--${options.tlsCert === undefined ? 'tls-key' : 'tls-cert'} needs --${options.tlsCert === undefined ? 'tls-cert' : 'tls-key'} too`, 'give the certificate and its key: --tls-cert cert.pem --tls-key key.pem');
+    return readPair(options.tlsCert, options.tlsKey, cwd, 'flags');
+  }
+  if (given.tlsCert && given.tlsKey) return readPair(given.tlsCert, given.tlsKey, cwd, 'preset');
+  return undefined;
+}
+
+function readPair(certFile: string, keyFile: string, cwd: string, from: 'flags' | 'preset'): PublicCertificate {
+  const flags = from === 'flags' ? '--tls-cert and --tls-key' : "the gateway's tls block (or --tls off)";
+  const cert = readPem(from === 'flags' ? '--tls-cert' : "the gateway's certificate", path.resolve(cwd, certFile));
+  const key = readPem(from === 'flags' ? '--tls-key' : "the gateway's key", path.resolve(cwd, keyFile));
+  checkPair(cert, key, certFile, keyFile, flags);
+  return { cert, key, certFile, from };
 }
 
 /** A PEM file's bytes, or a usage error naming the flag. */

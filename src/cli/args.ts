@@ -50,6 +50,9 @@ export function buildProgram(version: string): Command {
     .option('--admin-token <token>', 'a token the control plane requires (default: none on loopback, a random one elsewhere; also BATON_ADMIN_TOKEN)')
     .option('--preset <name>', `gateway preset: ${PRESET_CHOICES.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (auto detects it from the command)`, 'auto')
     .option('--config <file>', `baton config file (default: ${CONFIG_FILE_NAME} in the working folder, if there is one)`)
+    .option('--tls-cert <file>', 'serve HTTPS and HTTP/2 on the public port with this certificate (PEM), with --tls-key (default: the gateway\'s own when a preset finds one)')
+    .option('--tls-key <file>', 'the private key (PEM) of --tls-cert')
+    .addOption(new Option('--tls <mode>', 'self-signed: serve HTTPS with a certificate for localhost made under .baton/tls/; off: plain HTTP even when a preset found the gateway\'s certificate').choices(['self-signed', 'off']))
     .addOption(new Option('--upstream-tls', 'the gateway listens in TLS on its private port: probe and proxy in TLS from the first instance (without it baton finds out from the first probe)'))
     .option('--upstream-ca <file>', "PEM file of the CA the gateway's certificate must chain to (default: not verified, the gateway is on loopback)")
     .addOption(new Option('--no-fast-path', "baton's own fast HTTP/1.1 reader for plain requests; turned off, every request goes through node:http (slower: a fallback if you suspect the reader)"))
@@ -129,7 +132,7 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
       flagKeys: [...Object.keys(flags), ...(command.length > 0 ? ['command'] : [])],
       options: {
         command: gateway,
-        ...pick(values, ['host', 'health', 'check', 'preset', 'upstreamCa'], 'string'),
+        ...pick(values, ['host', 'health', 'check', 'preset', 'upstreamCa', 'tlsCert', 'tlsKey', 'tls'], 'string'),
         ...pick(values, ['watch', 'ignore'], 'array'),
         ...pick(values, ['port', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce', 'record', 'recordBody'], 'number'),
         ...pick(values, ['poll', 'fastPath', 'gitignore', 'upstreamTls'], 'boolean'),

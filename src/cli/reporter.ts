@@ -68,11 +68,18 @@ function paint(event: BatonEvent, text: string, c: ReturnType<typeof createColor
     case 'serving':
       return marked.replace(/— serving$/, c.green('— serving'));
     case 'listening':
-      return marked.replace(/(http:\/\/\S+)/g, (u) => c.underline(u));
+      return marked.replace(/(https?:\/\/\S+)/g, (u) => c.underline(u));
     default:
       return marked;
   }
 }
+
+/** What the HTTPS line says of where its certificate came from. */
+const TLS_FROM = {
+  flags: '',
+  preset: " (the gateway's own; --tls off serves plain HTTP)",
+  'self-signed': ' (self-signed for localhost: trust it, e.g. curl --cacert it, or add it to your trust store)',
+} as const;
 
 /** The human line(s) for one event; undefined for events with nothing to say. */
 export function formatEvent(event: BatonEvent, cwd: string): string | undefined {
@@ -80,6 +87,7 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'listening':
       return [
         `baton  listening on ${event.url} → ${event.command.join(' ')}`,
+        ...(event.tls ? [`baton  HTTPS and HTTP/2 with ${shortPath(event.tls.certificate, cwd)}${TLS_FROM[event.tls.from]}`] : []),
         ...(event.sidePorts ?? []).map((side) => `baton  side port ${side.name} on ${side.url} → each generation's {port:${side.name}}`),
         `baton  watching ${event.watch.map((p) => shortPath(p, cwd)).join(', ')}: save a change there to reload`,
         ...(event.admin ? [`baton  dashboard ${event.admin} · r reloads · Ctrl-C stops`] : ['baton  r reloads · Ctrl-C stops']),

@@ -20,6 +20,7 @@ import { SpeaksTlsError, TlsHandshakeError, waitHealthy, waitListening, type Pro
 import { LIVE_KEYS, resolveOptions, type BatonOptions, type ControlPlane, type LiveOptions, type ResolvedOptions } from '../options.js';
 import { Router } from '../proxy/router.js';
 import type { UpstreamTls } from '../proxy/upstream-tls.js';
+import { selfSigned, type PublicCertificate } from '../proxy/public-tls.js';
 import { SideFronts, type BoundSide } from '../proxy/side-fronts.js';
 import { shellQuote } from '../presets/preset.js';
 import { STORM_CHANGES, STORM_WINDOW_MS, StormDetector } from '../watch/storm.js';
@@ -79,6 +80,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   readonly #upstreamTls: UpstreamTls;
   /** Instances listen in TLS: asked for (`--upstream-tls`, a preset), or seen on one. */
   #speaksTls: boolean;
+  /** What the public port serves HTTPS with, if it does. */
+  #certificate: PublicCertificate | undefined;
   /** Each instance's copy of a config a preset rewrites (KrakenD's telemetry ports), if any. */
   readonly #rendered: RenderedConfigs | undefined;
   readonly #watcher: ConfigWatcher;
@@ -113,9 +116,18 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#storms = new StormDetector(this.options.watch);
     this.#observer = { ring: new RequestRing(this.options.record * 1024 * 1024, this.options.recordBody * 1024), unrouted: new GenerationStats() };
     this.#history = new ConfigHistory(this.options.cwd);
-    this.#front = new FrontServer({ host: this.options.host, port: this.options.port, router: this.#router, fastPath: this.options.fastPath, observer: this.#observer });
+    const publicTls = this.options.publicTls;
+    this.#front = new FrontServer({
+      host: this.options.host,
+      port: this.options.port,
+      router: this.#router,
+      fastPath: this.options.fastPath,
+      observer: this.#observer,
+      ...(publicTls ? { tls: publicTls === 'self-signed' ? true : publicTls } : {}),
+    });
     this.#upstreamTls = { ca: this.options.upstreamCa };
     this.#speaksTls = this.options.upstreamTls;
+    this.#certificate = typeof this.options.publicTls === 'object' ? this.options.publicTls : undefined;
     this.#rendered = this.options.rendering ? new RenderedConfigs(this.options.rendering, this.options.cwd) : undefined;
     this.#sides = new SideFronts(this.options.sidePorts, { host: this.options.host, router: this.#router, fastPath: this.options.fastPath });
     this.#watcher = new ConfigWatcher({
@@ -200,6 +212,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     let bound: { url: string; port: number };
     let sides: BoundSide[];
     try {
+      if (this.options.publicTls === 'self-signed') this.#certificate = await selfSigned(cwd);
+      if (this.#certificate) this.#front.useCertificate(this.#certificate);
       bound = await this.#front.listen();
     } catch (err) {
       await this.#watcher.close();
@@ -220,7 +234,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
         throw err;
       }
     }
-    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch, ...(this.#control ? { admin: this.#control.url } : {}), ...(sides.length > 0 ? { sidePorts: sides } : {}) });
+    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch, ...(this.#control ? { admin: this.#control.url } : {}), ...(sides.length > 0 ? { sidePorts: sides } : {}), ...(this.#certificate ? { tls: { certificate: this.#certificate.certFile, from: this.#certificate.from } } : {}) });
     if (this.options.preset) this.#emit({ type: 'preset', name: this.options.preset, applied: this.options.presetApplied });
     for (const message of this.options.warnings) this.#emit({ type: 'warning', message });
     this.#request('start');
@@ -507,7 +521,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #learntTls(gen: number): void {
     this.#speaksTls = true;
     const verify = this.options.upstreamCa ? 'verifying its certificate with --upstream-ca' : 'its certificate is not verified on loopback; --upstream-ca <file> verifies it';
-    this.#emit({ type: 'warning', gen, message: `gen ${gen} listens in TLS on its private port: baton talks TLS to it (${verify}); --upstream-tls says so up front` });
+    const front = this.#certificate ? '' : `; the public port serves plain HTTP: for HTTPS there, give --tls-cert and --tls-key (the gateway's own certificate, say) or --tls self-signed`;
+    this.#emit({ type: 'warning', gen, message: `gen ${gen} listens in TLS on its private port: baton talks TLS to it (${verify}); --upstream-tls says so up front${front}` });
   }
 
   #rejected(gen: number, reason: ReloadReason, why: string, output: string[]): void {

@@ -35,6 +35,9 @@ export interface PresetSettings {
   rendering?: ConfigRendering;
   /** The gateway listens in TLS (the config says so): probe and proxy in TLS from the start. */
   upstreamTls?: boolean;
+  /** The gateway's own certificate and key (PEM files), which baton serves on the public port unless told otherwise. */
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /**

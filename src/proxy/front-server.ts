@@ -1,9 +1,11 @@
 import type http from 'node:http';
+import tls from 'node:tls';
 import type net from 'node:net';
 import { BatonError } from '../errors.js';
 import type { Observer } from '../observe/exchange-trace.js';
 import { FastConnection, type FastPathHost } from './fast-path/client-connection.js';
 import type { CutKind, Generation } from './generation.js';
+import { H2Path } from './h2-path/h2-path.js';
 import { HttpPath } from './node-path/http-path.js';
 import type { RouteSource } from './router.js';
 
@@ -17,6 +19,11 @@ export interface FrontServerOptions {
   observer: Observer;
   /** The flag that chose this port, for the error when it cannot be bound. @default '--port' */
   portFlag?: string;
+  /**
+   * Serve HTTPS: HTTP/1.1 over TLS on both paths, HTTP/2 by ALPN (h2-path/), with this
+   * certificate, or (`true`) one given to `useCertificate` before `listen`.
+   */
+  tls?: { cert: Buffer; key: Buffer } | true;
 }
 
 /**
@@ -31,7 +38,11 @@ export interface FrontServerOptions {
  */
 export class FrontServer {
   readonly #server: http.Server;
+  /** What listens on the port: the HTTP server itself, or a TLS server that hands it each connection after the handshake. */
+  readonly #listener: net.Server;
   readonly #httpPath: HttpPath;
+  /** HTTP/2 streams, on HTTPS connections that chose h2 (ALPN). */
+  #h2Path: H2Path | undefined;
   readonly #fast = new Set<FastConnection>();
   /** Every client connection open, whichever path or protocol it is on, for `destroy()`. */
   readonly #sockets = new Set<net.Socket>();
@@ -61,6 +72,7 @@ export class FrontServer {
       this.#httpPath.detachFromServer();
       this.#server.on('connection', (socket: net.Socket) => this.#fast.add(new FastConnection(socket, this.#host)));
     }
+    this.#listener = options.tls ? this.#tlsListener(options.tls) : this.#server;
     this.#host = {
       router: options.router,
       observer: options.observer,
@@ -72,18 +84,24 @@ export class FrontServer {
     };
   }
 
+  /** The certificate the HTTPS port serves from now on (made at start, or renewed). */
+  useCertificate(certificate: { cert: Buffer; key: Buffer }): void {
+    (this.#listener as tls.Server).setSecureContext(certificate);
+  }
+
   /** Binds the public port. Rejects with E_PORT_IN_USE / E_LISTEN. */
   listen(): Promise<{ url: string; port: number }> {
     const { host, port } = this.#options;
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, host, port, this.#options.portFlag ?? '--port'));
-      this.#server.once('error', onError);
-      this.#server.listen({ host, port }, () => {
-        this.#server.off('error', onError);
+      const listener = this.#listener;
+      listener.once('error', onError);
+      listener.listen({ host, port }, () => {
+        listener.off('error', onError);
         this.#sweeper = setInterval(() => this.#closeIdleFast(), 1000).unref();
-        const bound = (this.#server.address() as { port: number }).port;
+        const bound = (listener.address() as { port: number }).port;
         const shownHost = host.includes(':') ? `[${host}]` : host;
-        resolve({ url: `http://${shownHost}:${bound}`, port: bound });
+        resolve({ url: `${this.#options.tls ? 'https' : 'http'}://${shownHost}:${bound}`, port: bound });
       });
     });
   }
@@ -93,9 +111,10 @@ export class FrontServer {
     this.#closing = true;
     clearInterval(this.#sweeper);
     this.#closed ??= new Promise((resolve) => {
-      if (!this.#server.listening) return resolve();
-      this.#server.close(() => resolve());
+      if (!this.#listener.listening) return resolve();
+      this.#listener.close(() => resolve());
       this.#server.closeIdleConnections();
+      this.#h2Path?.close();
       for (const connection of [...this.#fast]) connection.closeIfIdle();
     });
     return this.#closed;
@@ -107,6 +126,7 @@ export class FrontServer {
    */
   async destroy(): Promise<void> {
     const closed = this.close();
+    this.#h2Path?.destroy();
     for (const socket of [...this.#sockets]) socket.destroy();
     await closed;
   }
@@ -122,6 +142,27 @@ export class FrontServer {
     const counts: CutCounts = { streams: 0, requests: 0, websockets: 0 };
     for (const exchange of [...gen.exchanges]) counts[COUNTED[exchange.cut(gen)]]++;
     return counts;
+  }
+
+  /**
+   * The TLS listener: after the handshake each connection goes where a plain one goes
+   * (the fast path, or node:http's path), so HTTPS has the same edge and the same data
+   * paths as HTTP.
+   */
+  #tlsListener(certificate: { cert: Buffer; key: Buffer } | true): tls.Server {
+    const listener = tls.createServer({ ...(certificate === true ? {} : certificate), ALPNProtocols: ['h2', 'http/1.1'] });
+    listener.on('secureConnection', (socket: tls.TLSSocket) => {
+      if (socket.alpnProtocol !== 'h2') return this.#server.emit('connection', socket);
+      this.#h2Path ??= new H2Path({ router: this.#options.router, observer: this.#options.observer });
+      this.#h2Path.take(socket);
+    });
+    // A failed handshake (a plain-HTTP client, a client that does not trust the certificate) ends that connection only.
+    listener.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
+    listener.on('connection', (socket: net.Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    return listener;
   }
 
   /** A connection the fast path does not carry any further: node:http reads it from here. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 
 export interface LoadOptions {
   /** Workers doing GET / and POST /echo back to back on keep-alive connections. */
@@ -12,6 +13,8 @@ export interface LoadOptions {
    * 'get': GET / only, JSON versions noted. 'plain': GET / and POST / with bodies, any 200 counts.
    */
   mode?: 'fixture' | 'get' | 'plain';
+  /** For an https:// URL: the CA that signed baton's certificate. */
+  ca?: Buffer;
 }
 
 export interface LoadResult {
@@ -34,6 +37,7 @@ export interface LoadResult {
 export class Load {
   readonly #agent: http.Agent;
   readonly #url: URL;
+  readonly #secure: boolean;
   #running = true;
   readonly #workers: Array<Promise<void>> = [];
   readonly result: LoadResult = { ok: 0, failed: 0, causes: {}, postsVerified: 0, slowOk: 0, versions: [] };
@@ -41,7 +45,8 @@ export class Load {
   constructor(url: string, options: LoadOptions) {
     this.#url = new URL(url);
     const total = options.clients + (options.slowClients ?? 0);
-    this.#agent = new http.Agent({ keepAlive: true, maxSockets: total });
+    this.#secure = this.#url.protocol === 'https:';
+    this.#agent = this.#secure ? new https.Agent({ keepAlive: true, maxSockets: total, ...(options.ca ? { ca: options.ca } : {}), servername: 'localhost' }) : new http.Agent({ keepAlive: true, maxSockets: total });
     for (let i = 0; i < options.clients; i++) this.#workers.push(this.#fastWorker(i, options.mode ?? 'fixture'));
     for (let i = 0; i < (options.slowClients ?? 0); i++) this.#workers.push(this.#slowWorker(options.slowMs ?? 1500));
   }
@@ -119,7 +124,7 @@ export class Load {
         if (!settled) resolve(reply);
         settled = true;
       };
-      const req = http.request(
+      const req = (this.#secure ? https : http).request(
         {
           host: this.#url.hostname,
           port: this.#url.port,

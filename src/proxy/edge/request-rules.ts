@@ -27,6 +27,8 @@ export interface HeadIn {
   readonly remoteAddress: string;
   /** `host:port` the client connected to: the Host of a request that has none (HTTP/1.0). */
   readonly localAuthority: string;
+  /** It came in TLS: X-Forwarded-Proto is `https`, and a Host without a port means 443. */
+  readonly secure?: boolean;
 }
 
 /** How the request's body is framed on the client connection. */
@@ -216,11 +218,11 @@ export function judgeRequest(head: HeadIn): Judged | Refusal {
   }
   // A field the client named in Connection is connection-level, X-Forwarded-* included.
   const own = (key: string): string | undefined => (listed?.includes(key) ? undefined : sent[key]);
-  const port = /:(\d+)$/.exec(host)?.[1] ?? '80';
+  const port = /:(\d+)$/.exec(host)?.[1] ?? (head.secure ? '443' : '80');
   out.push(
     'x-forwarded-for', append(own('x-forwarded-for'), head.remoteAddress),
     'x-forwarded-port', append(own('x-forwarded-port'), port),
-    'x-forwarded-proto', append(own('x-forwarded-proto'), 'http'),
+    'x-forwarded-proto', append(own('x-forwarded-proto'), head.secure ? 'https' : 'http'),
     'x-forwarded-host', own('x-forwarded-host') || host,
   );
   return { method, target, version, host, fields: out, body, contentLength: Math.max(contentLength, 0), close, websocket, expectContinue };

@@ -55,6 +55,8 @@ export class FastConnection implements Exchange, UpstreamUser {
   readonly #remoteAddress: string;
   /** `host:port` the client connected to: the Host of a request that has none. */
   readonly #localAuthority: string;
+  /** The client connection is TLS (the public port serves HTTPS). */
+  readonly #secure: boolean;
   /** Bytes read from the client and not used yet: the start of the next request. */
   #unread: Buffer | undefined;
   /** When the connection last became idle (performance.now), 0 while a request is in flight. */
@@ -101,6 +103,7 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#host = host;
     this.#remoteAddress = socket.remoteAddress ?? '';
     this.#localAuthority = localAuthority(socket.localAddress, socket.localPort);
+    this.#secure = (socket as net.Socket & { encrypted?: boolean }).encrypted === true;
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('drain', this.#onDrain);
@@ -206,7 +209,7 @@ export class FastConnection implements Exchange, UpstreamUser {
   #nextRequest(): void {
     const unread = this.#unread;
     if (!unread || this.#done) return;
-    const head = parseRequestHead(unread, 0, this.#remoteAddress, this.#localAuthority);
+    const head = parseRequestHead(unread, 0, this.#remoteAddress, this.#localAuthority, this.#secure);
     if (head === 'incomplete') {
       // A head arriving in pieces is read whole here, however many reads it takes.
       if (this.#headSince === 0) this.#headSince = performance.now();

@@ -45,7 +45,7 @@ const bad = (reason: string): Refusal => ({ status: 400, reason });
  * obs-fold, no whitespace before a colon, no control bytes), then the fields are judged
  * (edge/request-rules.ts), the same rules node:http's path applies.
  */
-export function parseRequestHead(buf: Buffer, start: number, remoteAddress: string, localAuthority: string): HeadVerdict {
+export function parseRequestHead(buf: Buffer, start: number, remoteAddress: string, localAuthority: string, secure = false): HeadVerdict {
   // RFC 9112 §2.2: empty lines before a request line are ignored (node:http does too).
   let from = start;
   while (buf[from] === 0x0d && buf[from + 1] === 0x0a) from += 2;
@@ -67,7 +67,7 @@ export function parseRequestHead(buf: Buffer, start: number, remoteAddress: stri
     if (!field) return bad(fieldProblem(text, FIELD_LINE.lastIndex));
     fields.push(field[1]!, trimEnd(field[2]!));
   }
-  const judged = judgeRequest({ method: line[1]!, target: line[2]!, version: line[3]!, fields, remoteAddress, localAuthority });
+  const judged = judgeRequest({ method: line[1]!, target: line[2]!, version: line[3]!, fields, remoteAddress, localAuthority, secure });
   if (isRefusal(judged)) return judged;
   if (judged.version !== '1.1' || !METHODS.has(judged.method) || judged.body === 'chunked' || judged.expectContinue || judged.websocket) return 'hand-over';
   let upstream = `${judged.method} ${judged.target} HTTP/1.1\r\n`;

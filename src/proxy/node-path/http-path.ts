@@ -104,6 +104,7 @@ export class HttpPath {
       fields,
       remoteAddress: socket.remoteAddress ?? '',
       localAuthority: localAuthority(socket.localAddress, socket.localPort),
+      secure: (socket as net.Socket & { encrypted?: boolean }).encrypted === true,
     });
   }
 
