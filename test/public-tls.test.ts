@@ -20,9 +20,10 @@ const CERT_FLAGS = ['--tls-cert', path.join(TLS, 'localhost.pem'), '--tls-key', 
 const h = useHarness();
 
 /** One GET over HTTPS (HTTP/1.1), trusting the test CA. */
-function getHttps(url: string, ca: Buffer = CA): Promise<{ status: number; body: string; alpn: string | false }> {
+function getHttps(url: string, ca: Buffer = CA): Promise<{ status: number; body: string; alpn: string | false | null }> {
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, servername: 'localhost', agent: false, ALPNProtocols: ['http/1.1'] }, (res) => {
+    const options: https.RequestOptions & tls.ConnectionOptions = { ca, servername: 'localhost', agent: false, ALPNProtocols: ['http/1.1'] };
+    const req = https.get(url, options, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
