@@ -234,6 +234,8 @@ function presetReport(given: PresetSettings, options: BatonOptions): string[] {
   if (given.watch?.length && !options.watch?.length) applied.push(`watch: ${given.watch.join(', ')}`);
   if (given.ignore?.length) applied.push(`ignore: ${given.ignore.join(', ')}`);
   const sides = given.sidePorts?.filter((p) => !options.sidePorts?.some((o) => o.name === p.name)) ?? [];
+  if (given.upstreamTls && options.upstreamTls === undefined) applied.push('upstream TLS: the gateway listens in TLS');
+  if (given.tlsCert && options.tls === undefined && options.tlsCert === undefined) applied.push(`HTTPS on the public port with the gateway's certificate ${given.tlsCert}`);
   if (sides.length > 0) applied.push(`side ports: ${sides.map((p) => `${p.port}:${p.name}`).join(', ')}${given.rendering ? ` (each instance reads a copy of ${given.rendering.file} with its own ports)` : ''}`);
   return applied;
 }
@@ -266,19 +268,20 @@ function publicTls(options: BatonOptions, given: PresetSettings, cwd: string): P
 
 function readPair(certFile: string, keyFile: string, cwd: string, from: 'flags' | 'preset'): PublicCertificate {
   const flags = from === 'flags' ? '--tls-cert and --tls-key' : "the gateway's tls block (or --tls off)";
-  const cert = readPem(from === 'flags' ? '--tls-cert' : "the gateway's certificate", path.resolve(cwd, certFile));
-  const key = readPem(from === 'flags' ? '--tls-key' : "the gateway's key", path.resolve(cwd, keyFile));
+  const hint = from === 'flags' ? undefined : "fix the path in the gateway's tls block (relative to the working folder), or serve plain HTTP with --tls off";
+  const cert = readPem(from === 'flags' ? '--tls-cert' : "the gateway's certificate", path.resolve(cwd, certFile), hint);
+  const key = readPem(from === 'flags' ? '--tls-key' : "the gateway's key", path.resolve(cwd, keyFile), hint);
   checkPair(cert, key, certFile, keyFile, flags);
   return { cert, key, certFile, from };
 }
 
 /** A PEM file's bytes, or a usage error naming the flag. */
-export function readPem(flag: string, file: string): Buffer {
+export function readPem(flag: string, file: string, hint = 'give the path of a PEM file'): Buffer {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    throw usageError(`${flag} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'give the path of a PEM file');
+    throw usageError(`${flag} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, hint);
   }
   if (!bytes.includes('-----BEGIN ')) throw usageError(`${flag} ${file} is not a PEM file (no -----BEGIN line)`, 'give a PEM file (convert DER with: openssl x509 -inform der -in FILE -out FILE.pem)');
   return bytes;

@@ -159,3 +159,31 @@ describe('KrakenD telemetry ports (against the stand-in)', () => {
     expect(exit.code).toBe(0);
   });
 });
+
+describe('KrakenD with a tls block (against the stand-in)', () => {
+  it('probes and proxies in TLS, serves the gateway\'s own certificate on the public port, and reloads under load with no failed request', async () => {
+    const tlsDir = path.join(ROOT, 'test/fixtures/tls');
+    const config = (version: string): string =>
+      `${JSON.stringify({ version: 3, endpoints: [{ endpoint: '/', method: 'GET', output: { version } }], tls: { keys: [{ public_key: path.join(tlsDir, 'localhost.pem'), private_key: path.join(tlsDir, 'localhost.key') }] } }, null, 2)}\n`;
+    writeText(h.tmp.file('krakend.json'), config('t1'));
+    h.baton = startKrakend('krakend.json');
+    const preset = await h.baton.waitFor((e) => e.type === 'preset');
+    expect(preset.applied).toContain('upstream TLS: the gateway listens in TLS');
+    expect(preset.applied).toContain(`HTTPS on the public port with the gateway's certificate ${path.join(tlsDir, 'localhost.pem')}`);
+    const listening = h.baton.events.find((e) => e.type === 'listening')!;
+    expect(listening.tls).toEqual({ certificate: path.join(tlsDir, 'localhost.pem'), from: 'preset' });
+    expect(await h.baton.waitFor((e) => e.type === 'serving' && e.gen === 1)).toMatchObject({ tls: true });
+    const url = (listening.url as string).replace('127.0.0.1', 'localhost');
+    const load = new Load(url, { clients: 6, mode: 'get', ca: readFileSync(path.join(tlsDir, 'ca.pem')) });
+    for (let gen = 2; gen <= 4; gen++) {
+      writeText(h.tmp.file('krakend.json'), config(`t${gen}`));
+      await h.baton.serving(gen);
+      await sleep(100);
+    }
+    const result = await load.stop();
+    expect(result.failed, JSON.stringify(result.causes)).toBe(0);
+    expect(result.versions).toEqual(['t1', 't2', 't3', 't4']);
+    // Found from the config, not from a failed probe: nothing to warn about.
+    expect(h.baton.events.filter((e) => e.type === 'warning')).toEqual([]);
+  });
+});

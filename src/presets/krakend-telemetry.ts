@@ -91,3 +91,22 @@ export function krakendTelemetry(text: string, file: string): { sidePorts: SideP
     },
   };
 }
+
+/**
+ * A KrakenD config's `tls` block (`keys[]`, or the older `public_key`/`private_key`),
+ * unless `disabled`: the gateway port listens in TLS only, and its first certificate is
+ * the one clients know, so baton serves it on the public port too.
+ */
+export function krakendTls(text: string): { cert: string; key: string } | undefined {
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const block = isObject(config) ? config.tls : undefined;
+  if (!isObject(block) || block.disabled === true) return undefined;
+  const first = Array.isArray(block.keys) ? (block.keys[0] as unknown) : block;
+  if (!isObject(first) || typeof first.public_key !== 'string' || typeof first.private_key !== 'string') return undefined;
+  return { cert: first.public_key, key: first.private_key };
+}

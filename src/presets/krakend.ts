@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { krakendTelemetry } from './krakend-telemetry.js';
+import { krakendTelemetry, krakendTls } from './krakend-telemetry.js';
 import { flagValue, hasFlag, type Preset, type PresetContext, type PresetSettings, shellQuote } from './preset.js';
 
 const HEALTH = '/__health';
@@ -42,6 +42,15 @@ export const krakendPreset: Preset = {
     if (telemetry) {
       settings.sidePorts = telemetry.sidePorts;
       settings.rendering = telemetry.rendering;
+    }
+    // A tls block: the instances listen in TLS, and the public port serves the same certificate.
+    const secure = text !== undefined ? krakendTls(text) : undefined;
+    if (secure) {
+      settings.upstreamTls = true;
+      if (where.kind === 'binary') {
+        settings.tlsCert = secure.cert;
+        settings.tlsKey = secure.key;
+      }
     }
     if (where.kind === 'binary' && config) {
       const binary = command.slice(0, where.at + 1);
