@@ -160,6 +160,26 @@ describe('KrakenD telemetry ports (against the stand-in)', () => {
   });
 });
 
+describe('KrakenD with Flexible Configuration and a metrics port (against the stand-in)', () => {
+  it('the recipe: --side-port and {{ env "BATON_PORT_METRICS" }} in the template give each instance its own metrics port', async () => {
+    const metrics = await freePort();
+    const dir = h.tmp.dir;
+    mkdirSync(path.join(dir, 'settings'));
+    writeFileSync(path.join(dir, 'settings/service.json'), JSON.stringify({ name: 'fc1' }));
+    writeFileSync(
+      path.join(dir, 'krakend.tmpl'),
+      '{ "version": 3, "name": "{{ .service.name }}", "endpoints": [], "extra_config": { "telemetry/metrics": { "listen_address": "127.0.0.1:{{ env "BATON_PORT_METRICS" }}" } } }',
+    );
+    h.baton = startKrakend('krakend.tmpl', ['--side-port', `${metrics}:metrics`], { FC_ENABLE: '1', FC_SETTINGS: 'settings' });
+    await h.baton.serving(1);
+    expect(await getJson(`http://127.0.0.1:${metrics}/__stats`)).toMatchObject({ name: 'fc1' });
+    writeFileSync(path.join(dir, 'settings/service.json'), JSON.stringify({ name: 'fc2' }));
+    await h.baton.serving(2);
+    expect(await getJson(`http://127.0.0.1:${metrics}/__stats`)).toMatchObject({ name: 'fc2' });
+    expect(h.baton.events.filter((e) => e.type === 'output' && /bind: address already in use/.test(e.line as string))).toEqual([]);
+  });
+});
+
 describe('KrakenD with a tls block (against the stand-in)', () => {
   it('probes and proxies in TLS, serves the gateway\'s own certificate on the public port, and reloads under load with no failed request', async () => {
     const tlsDir = path.join(ROOT, 'test/fixtures/tls');

@@ -26,11 +26,15 @@ export const PRESET_SUMMARY: Readonly<Record<PresetName, readonly string[]>> = {
     'check: krakend check -c <config>, plus -n (offline lint) when this KrakenD has it; never -t',
     'watch: the -c config, and with FC_ENABLE the FC_SETTINGS, FC_PARTIALS and FC_TEMPLATES folders (docker: the folder mounted at /etc/krakend)',
     'ignore: the FC_OUT file',
+    'side ports: telemetry/metrics listen_address (default :8090) and each OpenTelemetry prometheus exporter port (default 9090) of a JSON config; each instance runs on a copy of the config with its own ports',
+    'tls: a tls block means TLS to the gateway, and the public port serves its certificate (HTTPS and HTTP/2)',
   ],
   caddy: [
     'detected from: caddy run',
     'check: caddy validate --config <file> [--adapter <name>]',
     'port: through PORT ({$PORT} in a Caddyfile); health: /',
-    'warns: when the config leaves the admin endpoint on (generations would share localhost:2019), or when caddy --watch is used',
+    'side ports: the admin endpoint (localhost:2019 unless the config moves it or turns it off); each instance runs on a copy of the config with its own admin port',
+    'tls: a site address that turns HTTPS on is found from the first probe; baton then talks TLS to it',
+    'warns: when caddy --watch is used',
   ],
 };
