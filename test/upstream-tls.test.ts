@@ -22,7 +22,9 @@ describe.each(DATA_PATHS)('a gateway in TLS, on the %s', (_name, pathFlags) => {
     h.baton = startFixture(config, [...pathFlags]);
     const url = await h.baton.url();
     const warning = await h.baton.waitFor((e) => e.type === 'warning' && e.gen === 1);
-    expect(warning.message).toBe("gen 1 listens in TLS on its private port: baton talks TLS to it (its certificate is not verified on loopback; --upstream-ca <file> verifies it); --upstream-tls says so up front");
+    expect(warning.message).toBe(
+      "gen 1 listens in TLS on its private port: baton talks TLS to it (its certificate is not verified on loopback; --upstream-ca <file> verifies it); --upstream-tls says so up front; the public port serves plain HTTP: for HTTPS there, give --tls-cert and --tls-key (the gateway's own certificate, say) or --tls self-signed",
+    );
     expect(await h.baton.waitFor((e) => e.type === 'serving' && e.gen === 1)).toMatchObject({ tls: true });
     const load = new Load(url, { clients: 6, slowClients: 2, slowMs: 300 });
     for (let gen = 2; gen <= 4; gen++) {
