@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { BatonProcess, isAlive } from './helpers/baton-process.js';
 import { sleep, writeText } from './helpers/files.js';
 import { request } from './helpers/http.js';
 import { Load } from './helpers/load.js';
 import { useHarness } from './helpers/harness.js';
+import { freePort } from './helpers/ports.js';
 
 function hasCaddy(): boolean {
   try {
@@ -144,12 +144,3 @@ describe.skipIf(!caddy)('real Caddy', () => {
   });
 });
 
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

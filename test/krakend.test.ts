@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BatonProcess, isAlive, ROOT } from './helpers/baton-process.js';
 import { sleep, writeText } from './helpers/files.js';
 import { useHarness } from './helpers/harness.js';
+import { freePort } from './helpers/ports.js';
 import { getJson, request, waitForVersion } from './helpers/http.js';
 import { Load } from './helpers/load.js';
 
@@ -109,16 +109,6 @@ describe('KrakenD preset (against the stand-in)', () => {
     expect((await getJson(url)).version).toBe('fc2');
   });
 });
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('KrakenD telemetry ports (against the stand-in)', () => {
   it('holds the telemetry/metrics and Prometheus ports, each following the serving generation across saves under load; the user file is never written', async () => {

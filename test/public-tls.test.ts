@@ -33,6 +33,18 @@ function getHttps(url: string, ca: Buffer = CA): Promise<{ status: number; body:
   });
 }
 
+/** The body of one GET on an HTTP/2 session. */
+function h2Body(session: http2.ClientHttp2Session, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path });
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (c: string) => (body += c));
+    stream.on('end', () => resolve(body));
+    stream.on('error', reject);
+  });
+}
+
 /** Requests on one HTTP/2 session, `concurrent` streams at a time, until stopped: every answer's version, and every failure. */
 function h2Load(url: string, concurrent: number): { stop: () => Promise<{ ok: number; failures: string[]; versions: string[] }> } {
   const session = http2.connect(url, { ca: CA, servername: 'localhost' });
@@ -139,25 +151,11 @@ describe('HTTP/2 on the public port', () => {
     await h.baton.serving(1);
     const session = http2.connect(url, { ca: CA, servername: 'localhost' });
     try {
-      const events = new Promise<string>((resolve, reject) => {
-        const stream = session.request({ ':path': '/sse?count=8&interval=60' });
-        let body = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (c: string) => (body += c));
-        stream.on('end', () => resolve(body));
-        stream.on('error', reject);
-      });
+      const events = h2Body(session, '/sse?count=8&interval=60');
       await sleep(100);
       writeConfig(config, { version: 'v2' });
       await h.baton.serving(2);
-      const fresh = await new Promise<string>((resolve, reject) => {
-        const stream = session.request({ ':path': '/' });
-        let body = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (c: string) => (body += c));
-        stream.on('end', () => resolve(body));
-        stream.on('error', reject);
-      });
+      const fresh = await h2Body(session, '/');
       expect(JSON.parse(fresh).version).toBe('v2');
       const sse = await events;
       expect(sse.match(/^data: v1 \d+$/gm)).toHaveLength(8);
