@@ -1,5 +1,5 @@
 import http from 'node:http';
-import https from 'node:https';
+import { lazy } from '../lazy-builtins.js';
 import type { Baton } from '../lifecycle/baton.js';
 import { isRefusal, judgeRequest } from '../proxy/edge/request-rules.js';
 import { headerObject } from '../proxy/hop-headers.js';
@@ -61,7 +61,7 @@ export function replay(baton: Baton, original: Captured): Promise<{ captured: Ca
       });
       res.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 502, error: `generation ${target.gen} failed the replay (${err.code ?? err.message})` }));
     };
-    const req = target.tls ? https.request({ ...options, ...tlsConnectOptions(target.tls, judged.host) }, onResponse) : http.request(options, onResponse);
+    const req = target.tls ? lazy.https.request({ ...options, ...tlsConnectOptions(target.tls, judged.host) }, onResponse) : http.request(options, onResponse);
     // A request without a body goes without one (no Transfer-Encoding of node:http's own).
     if (judged.body === 'none') req.useChunkedEncodingByDefault = false;
     req.on('timeout', () => req.destroy(Object.assign(new Error('no answer within 30 s'), { code: 'timeout' })));

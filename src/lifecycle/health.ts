@@ -1,7 +1,6 @@
 import http from 'node:http';
-import https from 'node:https';
+import { lazy } from '../lazy-builtins.js';
 import net from 'node:net';
-import tlsModule from 'node:tls';
 import pRetry, { AbortError } from 'p-retry';
 import { tlsConnectOptions, type UpstreamTls } from '../proxy/upstream-tls.js';
 
@@ -94,7 +93,7 @@ export function probeOnce(port: number, path: string, signal: AbortSignal, tls?:
       res.on('error', () => resolve());
       res.on('end', () => (GO_TLS_ANSWER.test(body) ? reject(new AbortError(new SpeaksTlsError(body.trim()))) : resolve()));
     };
-    const req = tls ? https.get({ ...options, ...tlsConnectOptions(tls, undefined), headers: { host: `localhost:${port}` } }, onResponse) : http.get(options, onResponse);
+    const req = tls ? lazy.https.get({ ...options, ...tlsConnectOptions(tls, undefined), headers: { host: `localhost:${port}` } }, onResponse) : http.get(options, onResponse);
     req.on('timeout', () => req.destroy(failure(`GET ${path} got no answer within 2 s`, 'other')));
     req.on('error', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }) => {
       if (err.code?.startsWith('HPE_') && err.rawPacket && TLS_RECORD.has(err.rawPacket[0]!)) {
@@ -136,7 +135,7 @@ export async function waitListening(port: number, signal: AbortSignal): Promise<
 /** True when a TLS handshake on `port` completes (the certificate is not looked at: this only asks whether it speaks TLS). */
 function handshakes(port: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = tlsModule.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false });
+    const socket = lazy.tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false });
     const done = (yes: boolean): void => {
       signal.removeEventListener('abort', onAbort);
       socket.destroy();

@@ -1,5 +1,6 @@
 import type http from 'node:http';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+import { lazy } from '../lazy-builtins.js';
 import type net from 'node:net';
 import { BatonError } from '../errors.js';
 import type { Observer } from '../observe/exchange-trace.js';
@@ -150,7 +151,7 @@ export class FrontServer {
    * paths as HTTP.
    */
   #tlsListener(certificate: { cert: Buffer; key: Buffer } | true): tls.Server {
-    const listener = tls.createServer({ ...(certificate === true ? {} : certificate), ALPNProtocols: ['h2', 'http/1.1'] });
+    const listener = lazy.tls.createServer({ ...(certificate === true ? {} : certificate), ALPNProtocols: ['h2', 'http/1.1'] });
     listener.on('secureConnection', (socket: tls.TLSSocket) => {
       if (socket.alpnProtocol !== 'h2') return this.#server.emit('connection', socket);
       this.#h2Path ??= new H2Path({ router: this.#options.router, observer: this.#options.observer });

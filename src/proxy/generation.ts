@@ -1,5 +1,5 @@
 import http from 'node:http';
-import https from 'node:https';
+import { lazy } from '../lazy-builtins.js';
 import { GenerationStats } from '../observe/generation-stats.js';
 import { IDLE_MS, UpstreamPool } from './fast-path/upstream-pool.js';
 import type { UpstreamTls } from './upstream-tls.js';
@@ -52,7 +52,7 @@ export class Generation {
     this.tls = options.tls;
     const agentOptions = { keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' as const };
     // An https agent keys its free sockets by SNI too, so a request reuses a connection made for its own name.
-    this.agent = this.tls ? new https.Agent({ ...agentOptions, rejectUnauthorized: this.tls.ca !== undefined, ...(this.tls.ca ? { ca: this.tls.ca } : {}) }) : new http.Agent(agentOptions);
+    this.agent = this.tls ? new lazy.https.Agent({ ...agentOptions, rejectUnauthorized: this.tls.ca !== undefined, ...(this.tls.ca ? { ca: this.tls.ca } : {}) }) : new http.Agent(agentOptions);
     this.pool = new UpstreamPool(this.target, this.tls);
   }
 

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext } from 'node:tls';
+import { lazy } from '../lazy-builtins.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../errors.js';
@@ -16,7 +16,7 @@ export interface PublicCertificate {
 /** Checks a certificate and its key belong together; a usage error names both files otherwise. */
 export function checkPair(cert: Buffer, key: Buffer, certFile: string, keyFile: string, flags: string): void {
   try {
-    createSecureContext({ cert, key });
+    lazy.tls.createSecureContext({ cert, key });
   } catch (err) {
     throw usageError(`${certFile} and ${keyFile} are not a certificate and its key (${(err as Error).message})`, `give the key that belongs to the certificate in ${flags}`);
   }
@@ -40,7 +40,7 @@ export async function selfSigned(cwd: string): Promise<PublicCertificate> {
     const key = readFileSync(keyFile);
     try {
       const validTo = Date.parse(new X509Certificate(cert).validTo);
-      createSecureContext({ cert, key });
+      lazy.tls.createSecureContext({ cert, key });
       if (validTo - Date.now() > RENEW_MS) return { cert, key, certFile, from: 'self-signed' };
     } catch {
       // unreadable or mismatched: made again below

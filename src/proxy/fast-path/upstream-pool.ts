@@ -1,5 +1,5 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import { lazy } from '../../lazy-builtins.js';
 import { tlsConnectOptions, type UpstreamTls } from '../upstream-tls.js';
 
 /** What an upstream connection reports to the exchange using it. */
@@ -38,7 +38,7 @@ export class Upstream {
     if (secure) {
       const options = tlsConnectOptions(secure.tls, secure.host);
       this.servername = options.servername ?? '';
-      this.socket = tls.connect({ host: target.host, port: target.port, ...options });
+      this.socket = lazy.tls.connect({ host: target.host, port: target.port, ...options });
       this.socket.setNoDelay(true);
     } else {
       this.servername = '';

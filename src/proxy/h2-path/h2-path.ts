@@ -1,6 +1,5 @@
 import http from 'node:http';
-import http2 from 'node:http2';
-import https from 'node:https';
+import type http2 from 'node:http2';
 import type tls from 'node:tls';
 import { answerFields, drainTimedOut, failedBeforeAnswering, refused, unavailable } from '../answer-texts.js';
 import { isRefusal, judgeRequest, localAuthority, type Judged } from '../edge/request-rules.js';
@@ -9,9 +8,12 @@ import { headerObject, responseFields } from '../hop-headers.js';
 import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from '../retry-policy.js';
 import type { RouteSource, UnavailableError } from '../router.js';
 import { tlsConnectOptions } from '../upstream-tls.js';
+import { lazy } from '../../lazy-builtins.js';
 import { ExchangeTrace, recordRefusal, type Observer } from '../../observe/exchange-trace.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+/** RST_STREAM codes (RFC 9113 §7). */
+const NGHTTP2_INTERNAL_ERROR = 0x2;
+const NGHTTP2_CANCEL = 0x8;
 
 /** What the HTTP/2 path needs from the front server. */
 export interface H2PathHost {
@@ -39,7 +41,7 @@ export class H2Path {
   constructor(host: H2PathHost) {
     this.#host = host;
     // The edge's head limit, as HPACK-decoded header list size; the rules count fields themselves.
-    this.server = http2.createServer({ settings: { maxHeaderListSize: 64 * 1024 }, maxSessionMemory: 32 });
+    this.server = lazy.http2.createServer({ settings: { maxHeaderListSize: 64 * 1024 }, maxSessionMemory: 32 });
     this.server.on('session', (session: http2.ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
@@ -184,7 +186,7 @@ class H2Flight implements Exchange {
       res.on('error', () => this.stream.close(NGHTTP2_INTERNAL_ERROR));
       res.on('aborted', () => this.stream.close(NGHTTP2_INTERNAL_ERROR));
     };
-    const upstream = gen.tls ? https.request({ ...options, ...tlsConnectOptions(gen.tls, judged.host) }, onResponse) : http.request(options, onResponse);
+    const upstream = gen.tls ? lazy.https.request({ ...options, ...tlsConnectOptions(gen.tls, judged.host) }, onResponse) : http.request(options, onResponse);
     this.#upstream = upstream;
     if (judged.body === 'none') upstream.useChunkedEncodingByDefault = false;
     upstream.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import https from 'node:https';
+import { lazy } from '../../lazy-builtins.js';
 import { tlsConnectOptions, type UpstreamTls } from '../upstream-tls.js';
 import type { ExchangeTrace } from '../../observe/exchange-trace.js';
 import type { Judged } from '../edge/request-rules.js';
@@ -71,7 +71,7 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
       setHost: false,
       agent: options.agent,
     };
-    upstreamReq = options.tls ? https.request({ ...request, ...tlsConnectOptions(options.tls, judged.host) }) : http.request(request);
+    upstreamReq = options.tls ? lazy.https.request({ ...request, ...tlsConnectOptions(options.tls, judged.host) }) : http.request(request);
   } catch (err) {
     // Node refused to send the request line or a header: nothing went out.
     options.onError(err as NodeJS.ErrnoException);

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import https from 'node:https';
+import { lazy } from '../../lazy-builtins.js';
 import type { Duplex } from 'node:stream';
 import type { ProxyServer } from 'http-proxy-3';
 import { upgradeFailed, wsProxyMissing } from '../answer-texts.js';
@@ -23,7 +23,7 @@ export class WebSocketProxy {
       if (socket.destroyed) return;
       // To an instance in TLS: wss, with the SNI of the client's Host (an agent of its own carries it).
       const target = gen.tls
-        ? { target: { protocol: 'https:', host: gen.target.host, port: gen.target.port }, secure: gen.tls.ca !== undefined, agent: new https.Agent(tlsConnectOptions(gen.tls, req.headers.host)) }
+        ? { target: { protocol: 'https:', host: gen.target.host, port: gen.target.port }, secure: gen.tls.ca !== undefined, agent: new lazy.https.Agent(tlsConnectOptions(gen.tls, req.headers.host)) }
         : { target: gen.target };
       proxy.ws(req, socket, head, target, (err: NodeJS.ErrnoException) => {
         if (this.#upgraded.has(socket)) return socket.destroy();
