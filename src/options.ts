@@ -27,6 +27,59 @@ export interface SidePort {
   name: string;
 }
 
+/** How a healthy candidate becomes the serving generation (docs/experiments.md). */
+export interface ExperimentOptions {
+  /** A public port that reaches the candidate waiting for promotion (else the serving generation). */
+  preview?: number;
+  /** `manual`: a healthy candidate waits for `promote()` (the p key, POST /api/promote). @default 'auto' */
+  promote?: 'auto' | 'manual';
+  /** How long the previous generation stays alive, taking no new requests, for an instant rollback, ms. @default 30000 */
+  keepPrevious?: number;
+  /** Replay recent safe requests to the candidate and twice to the serving generation, and compare. @default 'off' */
+  verify?: 'off' | 'report' | 'gate';
+  /** At most this many requests replayed. @default 50 */
+  verifyRequests?: number;
+  /** Methods replayed (never with a body). @default ['GET', 'HEAD'] */
+  verifyMethods?: readonly string[];
+  /** Response fields compared besides status and body. @default ['content-type'] */
+  verifyHeaders?: readonly string[];
+  /** What makes `gate` reject: a status class change (`class`), an answer turned 5xx (`5xx`), any difference (`any`). @default 'class' */
+  verifyGate?: 'class' | '5xx' | 'any';
+  /** For this long before promotion, copies of live safe requests also go to the candidate, ms. @default 0 */
+  mirror?: number;
+  /** Canary steps, percent of new requests: `[10, 50]`. @default [] */
+  canary?: readonly number[];
+  /** How long each canary step (and each guard check) is analysed, ms. @default 10000 */
+  canaryInterval?: number;
+  /** The least share of non-5xx answers a candidate may give, percent. @default 99 */
+  canarySuccess?: number;
+  /** The candidate's p99 may be at most the baseline's times this... @default 1.5 */
+  canaryP99Factor?: number;
+  /** ...or this many ms, whichever is more. @default 50 */
+  canaryP99Floor?: number;
+  /** Analyse the new generation during keepPrevious and roll back by itself when it fails. @default on with canary steps */
+  guard?: boolean;
+}
+
+/** Experiment options after defaults and checks. */
+export interface ResolvedExperiments {
+  preview: number | undefined;
+  promote: 'auto' | 'manual';
+  keepPrevious: number;
+  verify: 'off' | 'report' | 'gate';
+  verifyRequests: number;
+  verifyMethods: readonly string[];
+  verifyHeaders: readonly string[];
+  verifyGate: 'class' | '5xx' | 'any';
+  mirror: number;
+  canary: readonly number[];
+  canaryInterval: number;
+  canarySuccess: number;
+  canaryP99Factor: number;
+  canaryP99Floor: number;
+  guard: boolean;
+}
+
 /** What a caller of the API (or the CLI, after parsing flags) gives baton. */
 export interface BatonOptions {
   /**
@@ -56,6 +109,8 @@ export interface BatonOptions {
    * `off`: plain HTTP even when a preset found the gateway's own certificate.
    */
   tls?: 'self-signed' | 'off';
+  /** Reload experiments (docs/experiments.md): preview, manual promotion, rollback, verify, mirror, canary. */
+  experiments?: ExperimentOptions;
   /**
    * Files or folders to watch. @default the config file named in the command
    * (`-c`, `--config`, `--config=FILE`), else the working folder.
@@ -134,6 +189,7 @@ export interface ResolvedOptions {
   upstreamCa: Buffer | undefined;
   /** What the public port serves HTTPS with: a certificate read from files, one to make (`self-signed`), or none (plain HTTP). */
   publicTls: PublicCertificate | 'self-signed' | undefined;
+  experiments: ResolvedExperiments;
   watch: readonly string[];
   ignore: readonly string[];
   gitignore: boolean;
@@ -169,6 +225,7 @@ export const DEFAULTS = {
   debounce: 100,
   record: 2,
   recordBody: 16,
+  keepPrevious: 30_000,
 } as const;
 
 /** Normalises options once, up front: defaults, absolute paths, range checks. */
@@ -203,6 +260,7 @@ export function resolveOptions(options: BatonOptions): ResolvedOptions {
     upstreamTls: options.upstreamTls ?? given.upstreamTls ?? false,
     upstreamCa: options.upstreamCa === undefined ? undefined : readPem('--upstream-ca', path.resolve(cwd, options.upstreamCa)),
     publicTls: publicTls(options, given, cwd),
+    experiments: resolveExperiments(options.experiments ?? {}, port),
     watch,
     ignore: [...(options.ignore ?? []), ...(given.ignore ?? [])],
     gitignore: options.gitignore ?? true,
@@ -245,6 +303,46 @@ function checkPort(port: number): number {
     throw usageError(`--port must be a whole number from 0 to 65535, got ${port}`, 'e.g. --port 8080 (0 picks a free port)');
   }
   return port;
+}
+
+function resolveExperiments(e: ExperimentOptions, port: number): ResolvedExperiments {
+  const choice = <T extends string>(flag: string, value: T | undefined, choices: readonly T[], fallback: T): T => {
+    if (value === undefined) return fallback;
+    if (!choices.includes(value)) throw usageError(`${flag} must be ${choices.join(', ').replace(/, (?=[^,]*$)/, ' or ')}, got "${String(value)}"`, `e.g. ${flag} ${choices[choices.length - 1]}`);
+    return value;
+  };
+  const canary = [...(e.canary ?? [])];
+  for (const [i, step] of canary.entries()) {
+    if (!Number.isFinite(step) || step <= 0 || step >= 100 || (i > 0 && step <= canary[i - 1]!)) {
+      throw usageError(`--canary steps must be rising percentages between 0 and 100, got ${canary.join(',')}`, 'e.g. --canary 10,50 (then promotion takes the rest)');
+    }
+  }
+  const ratio = (flag: string, value: number, min: number, max: number): number => {
+    if (!Number.isFinite(value) || value < min || value > max) throw usageError(`${flag} must be a number from ${min} to ${max}, got ${value}`, `e.g. ${flag} ${max === 100 ? 99 : 1.5}`);
+    return value;
+  };
+  const methods = (e.verifyMethods ?? ['GET', 'HEAD']).map((m) => m.toUpperCase());
+  const unsafe = methods.filter((m) => !['GET', 'HEAD', 'OPTIONS'].includes(m));
+  if (unsafe.length > 0) throw usageError(`--verify-methods may name only GET, HEAD and OPTIONS (a replayed request must change nothing), got ${unsafe.join(', ')}`, 'e.g. --verify-methods GET,HEAD');
+  const preview = e.preview === undefined ? undefined : checkPort(e.preview);
+  if (preview !== undefined && preview !== 0 && preview === port) throw usageError(`--preview ${preview} is the public port`, 'give the preview a port of its own, e.g. --preview 8079');
+  return {
+    preview,
+    promote: choice('--promote', e.promote, ['auto', 'manual'] as const, 'auto'),
+    keepPrevious: checkDuration('--keep-previous', e.keepPrevious ?? DEFAULTS.keepPrevious),
+    verify: choice('--verify', e.verify, ['off', 'report', 'gate'] as const, 'off'),
+    verifyRequests: checkSize('--verify-requests', e.verifyRequests ?? 50, 'requests'),
+    verifyMethods: methods,
+    verifyHeaders: (e.verifyHeaders ?? ['content-type']).map((h) => h.toLowerCase()),
+    verifyGate: choice('--verify-gate', e.verifyGate, ['class', '5xx', 'any'] as const, 'class'),
+    mirror: checkDuration('--mirror', e.mirror ?? 0),
+    canary,
+    canaryInterval: checkDuration('--canary-interval', e.canaryInterval ?? 10_000, 1),
+    canarySuccess: ratio('--canary-success', e.canarySuccess ?? 99, 0, 100),
+    canaryP99Factor: ratio('--canary-p99-factor', e.canaryP99Factor ?? 1.5, 1, 1000),
+    canaryP99Floor: checkDuration('--canary-p99-floor', e.canaryP99Floor ?? 50),
+    guard: e.guard ?? canary.length > 0,
+  };
 }
 
 const TLS_MODES = ['self-signed', 'off'];

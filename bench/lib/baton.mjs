@@ -10,7 +10,9 @@ import { start, stop } from './proc.mjs';
  */
 export async function startBaton(batonArgs, command, { env, cwd, nodeArgs = [], cli = CLI } = {}) {
   const events = [];
-  const child = start(process.execPath, [...nodeArgs, cli, '--json', ...batonArgs, '--', ...command], {
+  // Old generations stop once drained, as in the earlier tables (builds from before --keep-previous lack the flag).
+  const keep = cli === CLI && !batonArgs.includes('--keep-previous') ? ['--keep-previous', '0'] : [];
+  const child = start(process.execPath, [...nodeArgs, cli, '--json', ...keep, ...batonArgs, '--', ...command], {
     env,
     cwd,
     onLine: (line) => {

@@ -48,6 +48,21 @@ export function buildProgram(version: string): Command {
     .option('--record-body <KiB>', 'how much of each request and response body the inspector keeps', String(DEFAULTS.recordBody))
     .option('--admin <port>', 'the control plane (API and dashboard): a port, host:port (off loopback it needs a token), or off (default: 127.0.0.1:8081, a free port when that is taken)')
     .option('--admin-token <token>', 'a token the control plane requires (default: none on loopback, a random one elsewhere; also BATON_ADMIN_TOKEN)')
+    .option('--preview <port>', 'a public port that reaches the candidate waiting for promotion (else the serving generation); the baton-generation: <n> header reaches any live one')
+    .addOption(new Option('--promote <mode>', 'auto: a healthy candidate is promoted at once; manual: it waits for p, POST /api/promote or the dashboard').choices(['auto', 'manual']).default('auto'))
+    .option('--keep-previous <ms>', 'how long the previous generation stays alive after a promotion, for an instant rollback (b, POST /api/rollback)', String(DEFAULTS.keepPrevious))
+    .addOption(new Option('--verify <mode>', 'replay recent safe requests to the candidate and twice to the serving generation before promotion: report the differences, or gate (reject on a changed status class)').choices(['off', 'report', 'gate']).default('off'))
+    .option('--verify-requests <n>', 'at most this many requests replayed by --verify', '50')
+    .option('--verify-methods <list>', 'methods --verify and --mirror copy (GET, HEAD, OPTIONS; never with a body)', 'GET,HEAD')
+    .option('--verify-headers <list>', 'response fields compared besides status and body', 'content-type')
+    .addOption(new Option('--verify-gate <rule>', 'what makes --verify gate (and --mirror with it) reject: a status class change, an answer turned 5xx, or any difference').choices(['class', '5xx', 'any']).default('class'))
+    .option('--mirror <ms>', 'for this long before promotion, copies of live safe requests also go to the candidate (fire-and-forget) and are compared')
+    .option('--canary <steps>', 'canary steps before promotion, percent of new requests: e.g. 10,50; each is analysed against the serving generation, a failure rolls back')
+    .option('--canary-interval <ms>', 'how long each canary step (and each --guard check) is analysed', '10000')
+    .option('--canary-success <percent>', 'the least share of non-5xx answers a candidate may give', '99')
+    .option('--canary-p99-factor <x>', "the candidate's p99 may be at most the baseline's p99 times this, or --canary-p99-floor, whichever is more", '1.5')
+    .option('--canary-p99-floor <ms>', 'see --canary-p99-factor', '50')
+    .addOption(new Option('--guard <mode>', 'during --keep-previous, analyse the new generation against the previous one and roll back by itself on a failure (default: on with --canary)').choices(['on', 'off']))
     .option('--preset <name>', `gateway preset: ${PRESET_CHOICES.join(', ').replace(/, (?=[^,]*$)/, ' or ')} (auto detects it from the command)`, 'auto')
     .option('--config <file>', `baton config file (default: ${CONFIG_FILE_NAME} in the working folder, if there is one)`)
     .option('--tls-cert <file>', 'serve HTTPS and HTTP/2 on the public port with this certificate (PEM), with --tls-key (default: the gateway\'s own when a preset finds one)')
@@ -137,8 +152,28 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
         ...pick(values, ['port', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce', 'record', 'recordBody'], 'number'),
         ...pick(values, ['poll', 'fastPath', 'gitignore', 'upstreamTls'], 'boolean'),
         ...(Array.isArray(values.sidePort) ? { sidePorts: (values.sidePort as string[]).map(parseSidePort) } : {}),
+        experiments: experiments(values),
       } as BatonOptions,
     },
+  };
+}
+
+/** The experiment flags and keys (docs/experiments.md), lists split. */
+function experiments(values: ConfigValues): NonNullable<BatonOptions['experiments']> {
+  const list = (key: string): string[] | undefined => (typeof values[key] === 'string' ? (values[key] as string).split(',').map((v) => v.trim()).filter(Boolean) : undefined);
+  const out: NonNullable<BatonOptions['experiments']> = {
+    ...(pick(values, ['promote', 'verify', 'verifyGate'], 'string') as object),
+    ...(pick(values, ['preview', 'keepPrevious', 'verifyRequests', 'mirror', 'canaryInterval', 'canarySuccess', 'canaryP99Factor', 'canaryP99Floor'], 'number') as object),
+  };
+  if (values.guard === 'on' || values.guard === 'off') out.guard = values.guard === 'on';
+  const methods = list('verifyMethods');
+  const headers = list('verifyHeaders');
+  const canary = list('canary');
+  return {
+    ...out,
+    ...(methods ? { verifyMethods: methods } : {}),
+    ...(headers ? { verifyHeaders: headers } : {}),
+    ...(canary ? { canary: canary.map((step) => parseDecimal('--canary', step, '10,50')) } : {}),
   };
 }
 
@@ -169,7 +204,25 @@ const NUMERIC_FLAGS: Record<string, [flag: string, example: string]> = {
   debounce: ['--debounce', '100'],
   record: ['--record', '8'],
   recordBody: ['--record-body', '16'],
+  preview: ['--preview', '8079'],
+  keepPrevious: ['--keep-previous', '30000'],
+  verifyRequests: ['--verify-requests', '50'],
+  mirror: ['--mirror', '5000'],
+  canaryInterval: ['--canary-interval', '10000'],
+  canaryP99Floor: ['--canary-p99-floor', '50'],
 };
+
+/** Flags that take a decimal number. */
+const DECIMAL_FLAGS: Record<string, [flag: string, example: string]> = {
+  canarySuccess: ['--canary-success', '99.5'],
+  canaryP99Factor: ['--canary-p99-factor', '1.5'],
+};
+
+/** A decimal number, with an error that names the flag. */
+function parseDecimal(flag: string, value: string, example: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw usageError(`${flag} must be a number, got "${value}"`, `e.g. ${flag} ${example}`);
+  return Number(value);
+}
 
 /** Only the flags the user typed (commander's defaults are for the help text), numbers parsed. */
 function givenFlags(program: Command): ConfigValues {
@@ -177,7 +230,8 @@ function givenFlags(program: Command): ConfigValues {
   for (const [key, value] of Object.entries(program.opts<Record<string, string | string[] | boolean>>())) {
     if (program.getOptionValueSource(key) !== 'cli') continue;
     const numeric = NUMERIC_FLAGS[key];
-    given[key] = numeric && typeof value === 'string' ? parseWholeNumber(numeric[0], value, numeric[1]) : value;
+    const decimal = DECIMAL_FLAGS[key];
+    given[key] = numeric && typeof value === 'string' ? parseWholeNumber(numeric[0], value, numeric[1]) : decimal && typeof value === 'string' ? parseDecimal(decimal[0], value, decimal[1]) : value;
   }
   return given;
 }

@@ -8,7 +8,7 @@ export const CONFIG_FILE_NAME = 'baton.config.json';
 
 /** The subset of JSON Schema the config schema uses. */
 interface PropertySchema {
-  type: 'string' | 'integer' | 'boolean' | 'array';
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'array';
   items?: { type: 'string' };
   minItems?: number;
   minimum?: number;
@@ -87,6 +87,12 @@ function check(value: unknown, schema: PropertySchema): string | undefined {
     case 'integer': {
       const range = `a whole number from ${schema.minimum ?? 0} to ${schema.maximum ?? Number.MAX_SAFE_INTEGER}`;
       if (typeof value !== 'number' || !Number.isInteger(value)) return range;
+      if ((schema.minimum !== undefined && value < schema.minimum) || (schema.maximum !== undefined && value > schema.maximum)) return range;
+      return undefined;
+    }
+    case 'number': {
+      const range = `a number from ${schema.minimum ?? 0}${schema.maximum === undefined ? '' : ` to ${schema.maximum}`}`;
+      if (typeof value !== 'number' || !Number.isFinite(value)) return range;
       if ((schema.minimum !== undefined && value < schema.minimum) || (schema.maximum !== undefined && value > schema.maximum)) return range;
       return undefined;
     }

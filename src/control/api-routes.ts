@@ -4,7 +4,7 @@ import type { NumberedEvent } from '../observe/event-history.js';
 import type { Captured } from '../observe/request-ring.js';
 import { send } from './send.js';
 import { toHar } from './har.js';
-import { bodyJson, parseHead } from './head-text.js';
+import { bodyJson, parseHead } from '../observe/head-text.js';
 import type { Rates } from './rates.js';
 import { replay } from './replay.js';
 

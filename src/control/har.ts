@@ -1,5 +1,5 @@
 import type { Captured } from '../observe/request-ring.js';
-import { parseHead } from './head-text.js';
+import { parseHead } from '../observe/head-text.js';
 
 /** HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/), as Chrome DevTools' network panel loads it. */
 export function toHar(entries: readonly Captured[], publicUrl: string, version: string): unknown {

@@ -43,9 +43,17 @@ export class BatonProcess {
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** Starts `baton --json <args>`; `detached`: in a process group of its own, as a terminal or an IDE starts it. */
+  /**
+   * Starts `baton --json <args>`; `detached`: in a process group of its own, as a terminal
+   * or an IDE starts it. Unless the args say otherwise, `--keep-previous 0`: an old
+   * generation stops as soon as it has drained, as the tests of the drain expect (the
+   * rollback window has tests of its own, in experiments.test.ts).
+   */
   static start(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {}): BatonProcess {
-    return new BatonProcess(['--json', ...args], options.cwd ?? ROOT, options.env ?? process.env, options.detached);
+    const end = args.indexOf('--');
+    const own = end === -1 ? args : args.slice(0, end);
+    const keep = own.includes('--keep-previous') ? [] : ['--keep-previous', '0'];
+    return new BatonProcess(['--json', ...keep, ...args], options.cwd ?? ROOT, options.env ?? process.env, options.detached);
   }
 
   /** Starts the CLI with exactly these args (no --json added); `bin`: another copy of the command (an installed one). */

@@ -58,6 +58,8 @@ export interface Judged {
   readonly websocket: boolean;
   /** `Expect: 100-continue`. */
   readonly expectContinue: boolean;
+  /** `baton-generation: <n>`: the request goes to that live generation (a preview), not the serving one. Never forwarded. */
+  readonly pin: number | undefined;
 }
 
 /** A request baton answers itself, then closes the connection. */
@@ -72,6 +74,8 @@ export function isRefusal(result: Judged | Refusal): result is Refusal {
 }
 
 const HOP_BY_HOP = new Set(REQUEST_HOP);
+/** The field that sends a request to one live generation (a preview before promotion). */
+export const PIN_FIELD = 'baton-generation';
 /** Fields a client may name in `Connection` without effect: removing them would change the framing or the route. */
 const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding']);
 /** The X-Forwarded-* fields baton appends to (For, Port, Proto) or fills in (Host). */
@@ -123,6 +127,7 @@ export function judgeRequest(head: HeadIn): Judged | Refusal {
   let connectionUpgrade = false;
   let upgradeWebSocket = false;
   let expectContinue = false;
+  let pin: number | undefined;
   let listed: string[] | undefined;
   const sent: Record<string, string> = {};
   /** Each field's name in lower case, worked out once for both passes. */
@@ -166,6 +171,10 @@ export function judgeRequest(head: HeadIn): Judged | Refusal {
         if (value.toLowerCase() !== '100-continue') return refuse(417, `unsupported Expect: ${value}`);
         expectContinue = true;
         break;
+      case PIN_FIELD:
+        if (pin !== undefined || !/^[1-9]\d{0,8}$/.test(value)) return refuse(400, `${PIN_FIELD} must be one generation number, got "${value}"`);
+        pin = Number(value);
+        break;
       default:
         if (FORWARDED.has(key)) sent[key] = sent[key] === undefined ? value : `${sent[key]}, ${value}`;
     }
@@ -200,7 +209,7 @@ export function judgeRequest(head: HeadIn): Judged | Refusal {
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!;
     const key = lower[i >> 1]!;
-    if (FORWARDED.has(key)) continue;
+    if (FORWARDED.has(key) || key === PIN_FIELD) continue;
     if (HOP_BY_HOP.has(key)) {
       if (websocket && key === 'upgrade') out.push(name, fields[i + 1]!);
       continue;
@@ -225,7 +234,7 @@ export function judgeRequest(head: HeadIn): Judged | Refusal {
     'x-forwarded-proto', append(own('x-forwarded-proto'), head.secure ? 'https' : 'http'),
     'x-forwarded-host', own('x-forwarded-host') || host,
   );
-  return { method, target, version, host, fields: out, body, contentLength: Math.max(contentLength, 0), close, websocket, expectContinue };
+  return { method, target, version, host, fields: out, body, contentLength: Math.max(contentLength, 0), close, websocket, expectContinue, pin };
 }
 
 function append(sent: string | undefined, value: string): string {

@@ -261,7 +261,7 @@ export class FastConnection implements Exchange, UpstreamUser {
   }
 
   #route(): void {
-    const routed = this.#host.router.route();
+    const routed = this.#host.router.route(this.#req!.pin);
     if (routed instanceof Generation) return this.#attempt(routed);
     // Held until an instance is healthy: the client waits, its body with it.
     this.#read(false);

@@ -15,6 +15,8 @@ export interface RequestHead {
   readonly target: string;
   /** The authority it is for (edge/request-rules.ts `Judged.host`): the SNI when the instance speaks TLS. */
   readonly host: string;
+  /** `baton-generation`: the live generation it asks for, if any. */
+  readonly pin: number | undefined;
   /** The head as received (request line and field lines, each ending CRLF), for the inspector. */
   readonly text: string;
   /** The head to send upstream: the judged fields (edge/request-rules.ts) and `Connection: keep-alive`. */
@@ -74,7 +76,7 @@ export function parseRequestHead(buf: Buffer, start: number, remoteAddress: stri
   const out = judged.fields;
   for (let i = 0; i < out.length; i += 2) upstream += `${out[i]}: ${out[i + 1]}\r\n`;
   upstream += 'connection: keep-alive\r\n\r\n';
-  return { method: judged.method, size: end + 4 - start, contentLength: judged.contentLength, close: judged.close, target: line[2]!, host: judged.host, text, upstream };
+  return { method: judged.method, size: end + 4 - start, contentLength: judged.contentLength, close: judged.close, target: line[2]!, host: judged.host, pin: judged.pin, text, upstream };
 }
 
 /** Why the field line at `at` did not parse, for the 400's text. */

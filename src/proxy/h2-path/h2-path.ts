@@ -122,7 +122,7 @@ class H2Flight implements Exchange {
   }
 
   route(retries: Retries | undefined): void {
-    const routed = this.router.route();
+    const routed = this.router.route(this.judged.pin);
     if (routed instanceof Generation) return this.#forward(routed, retries);
     routed.then(
       (gen) => {

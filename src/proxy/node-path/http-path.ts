@@ -156,7 +156,7 @@ export class HttpPath {
   }
 
   #route(flight: Flight, retries: Retries | undefined): void {
-    const routed = this.#host.router.route();
+    const routed = this.#host.router.route(flight.judged?.pin);
     if (routed instanceof Generation) return this.#forward(flight, routed, retries);
     routed.then(
       (gen) => {
@@ -259,7 +259,7 @@ export class HttpPath {
       this.#ws.tunnel(req, socket, head, gen);
     };
     order.whenIdle(() => {
-      const routed = this.#host.router.route();
+      const routed = this.#host.router.route(judged.pin);
       if (routed instanceof Generation) return proxyTo(routed);
       routed.then(proxyTo, (err: UnavailableError) => {
         recordRefusal(this.#host.observer, headText(req), 503);
