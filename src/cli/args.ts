@@ -152,11 +152,14 @@ export function parseCliArgs(argv: readonly string[], version: string, cwd = pro
         ...pick(values, ['port', 'readyTimeout', 'drainTimeout', 'stopTimeout', 'debounce', 'record', 'recordBody'], 'number'),
         ...pick(values, ['poll', 'fastPath', 'gitignore', 'upstreamTls'], 'boolean'),
         ...(Array.isArray(values.sidePort) ? { sidePorts: (values.sidePort as string[]).map(parseSidePort) } : {}),
-        experiments: experiments(values),
+        ...withExperiments(experiments(values)),
       } as BatonOptions,
     },
   };
 }
+
+/** `{ experiments }` when any was given. */
+const withExperiments = (e: NonNullable<BatonOptions['experiments']>): Partial<BatonOptions> => (Object.keys(e).length > 0 ? { experiments: e } : {});
 
 /** The experiment flags and keys (docs/experiments.md), lists split. */
 function experiments(values: ConfigValues): NonNullable<BatonOptions['experiments']> {
