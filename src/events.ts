@@ -1,5 +1,7 @@
 import type { EndpointChanges, FileChange } from './observe/config-history.js';
 import type { StatusClasses } from './observe/generation-stats.js';
+import type { Verdict } from './lifecycle/experiments/analysis.js';
+import type { Difference } from './lifecycle/experiments/compare.js';
 
 /** A generation's traffic, as the `stopped` event reports it. */
 export interface ServedTotals {
@@ -33,6 +35,8 @@ export type BatonEvent =
       sidePorts?: Array<{ name: string; port: number; url: string }>;
       /** The public port serves HTTPS (and HTTP/2): with which certificate, and where it came from. */
       tls?: { certificate: string; from: 'flags' | 'preset' | 'self-signed' };
+      /** The preview port's URL (`--preview`), when there is one. */
+      preview?: string;
     }
   | { type: 'preset'; name: string; applied: string[] }
   | {
@@ -87,6 +91,41 @@ export type BatonEvent =
       /** What it served, from its promotion to its end. */
       served: ServedTotals;
     }
+  | {
+      type: 'preview';
+      gen: number;
+      /** The preview port's URL (`--preview`), when there is one. */
+      url?: string;
+      /** The request field that reaches it on any port: `baton-generation: <n>`. */
+      header: string;
+    }
+  | {
+      type: 'verified';
+      gen: number;
+      /** `replay`: recent requests from the inspector (`--verify`); `mirror`: copies of live ones (`--mirror`). */
+      source: 'replay' | 'mirror';
+      compared: number;
+      differing: Difference[];
+      failed: Array<{ method: string; target: string; error: string }>;
+      /** With `--verify gate`: whether it let the candidate on. */
+      passed?: boolean;
+    }
+  | { type: 'canary'; gen: number; step: number; steps: number; weight: number }
+  | ({
+      type: 'analysis';
+      gen: number;
+      /** `canary`: a step before promotion; `guard`: after it, during `--keep-previous`. */
+      phase: 'canary' | 'guard';
+      step?: number;
+    } & Verdict)
+  | {
+      type: 'rolled-back';
+      /** The generation that takes no new requests any more. */
+      gen: number;
+      reason: string;
+      /** The generation that takes them again. */
+      serving: number;
+    }
   | { type: 'crashed'; gen: number; reason: string; output: string[]; restartInMs: number | undefined }
   | { type: 'shutdown'; signal: string | undefined }
   | {
@@ -111,7 +150,7 @@ type FieldsOf<T extends BatonEventType> = Exclude<keyof Extract<BatonEvent, { ty
  * tools. The compiler checks both ways: each listed field exists, and none is missing.
  */
 export const EVENT_FIELDS = {
-  listening: ['url', 'port', 'command', 'watch', 'admin', 'sidePorts', 'tls'],
+  listening: ['url', 'port', 'command', 'watch', 'admin', 'sidePorts', 'tls', 'preview'],
   preset: ['name', 'applied'],
   change: ['files', 'early'],
   reload: ['source'],
@@ -124,6 +163,11 @@ export const EVENT_FIELDS = {
   abandoned: ['gen'],
   draining: ['gen', 'inflight'],
   stopped: ['gen', 'ms', 'forced', 'drainTimedOut', 'cut', 'served'],
+  preview: ['gen', 'url', 'header'],
+  verified: ['gen', 'source', 'compared', 'differing', 'failed', 'passed'],
+  canary: ['gen', 'step', 'steps', 'weight'],
+  analysis: ['gen', 'phase', 'step', 'passed', 'inconclusive', 'reason', 'candidate', 'baseline', 'limits'],
+  'rolled-back': ['gen', 'reason', 'serving'],
   crashed: ['gen', 'reason', 'output', 'restartInMs'],
   shutdown: ['signal'],
   killed: ['processes'],

@@ -100,14 +100,21 @@ async function main(argv: readonly string[]): Promise<number> {
   });
 }
 
-/** In a terminal: `r` reloads; Ctrl-C arrives as a key in raw mode and shuts down. */
+/** In a terminal: `r` reloads, `p` promotes, `a` aborts, `b` rolls back; Ctrl-C arrives as a key in raw mode and shuts down. */
 function listenForKeys(baton: Baton, interrupt: () => void): void {
   const stdin = process.stdin;
   if (!stdin.isTTY) return;
   stdin.setRawMode(true);
   stdin.setEncoding('utf8');
+  const say = (refused: string | undefined): void => {
+    if (refused !== undefined) process.stderr.write(`baton  ${refused}\n`);
+  };
   stdin.on('data', (key: string) => {
-    if (key === 'r' || key === 'R') baton.reload('key');
+    const k = key.toLowerCase();
+    if (k === 'r') baton.reload('key');
+    else if (k === 'p') say(baton.promote());
+    else if (k === 'a') say(baton.abort());
+    else if (k === 'b') say(baton.rollback());
     else if (key === '\u0003') interrupt();
   });
   // The terminal went away (window closed): shut down rather than run on unseen.

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { describeDifference } from '../lifecycle/experiments/compare.js';
 import { createColors } from 'picocolors';
 import type { BatonEvent } from '../events.js';
 
@@ -26,7 +27,7 @@ export interface ReporterOptions {
 }
 
 /** Events a person must see even with --quiet. */
-const ERROR_EVENTS = new Set<BatonEvent['type']>(['rejected', 'crashed', 'warning']);
+const ERROR_EVENTS = new Set<BatonEvent['type']>(['rejected', 'crashed', 'warning', 'rolled-back']);
 /** How many of a failed gateway's last lines are repeated under its rejection. */
 const SHOWN_LINES = 8;
 
@@ -64,6 +65,7 @@ function paint(event: BatonEvent, text: string, c: ReturnType<typeof createColor
       return marked.replace(/^(.*?)(\n|$)/, (_, line: string, rest: string) => `${c.red(c.bold(line))}${rest}`).replace(/^( {2}│ .*)$/gm, (l) => c.red(l));
     case 'warning':
     case 'killed':
+    case 'rolled-back':
       return c.yellow(marked);
     case 'serving':
       return marked.replace(/— serving$/, c.green('— serving'));
@@ -128,6 +130,25 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
       const served = s ? ` — served ${s.requests.toLocaleString('en-US')} request${s.requests === 1 ? '' : 's'}, ${s.statuses['5xx'].toLocaleString('en-US')} 5xx${s.p99Ms === null ? '' : `, p99 ${formatMs(s.p99Ms)}`}` : '';
       return `baton  gen ${event.gen} stopped after ${event.ms} ms${served}${drain}${forced}`;
     }
+    case 'preview':
+      return `baton  gen ${event.gen} is healthy and waits${event.url ? ` — try it on ${event.url}` : ''}, or with ${event.header} on any port`;
+    case 'verified': {
+      const what = event.source === 'mirror' ? 'mirrored' : 'replayed';
+      const verdict = event.passed === false ? ' — rejected by --verify gate' : event.passed === true ? ' — passes --verify gate' : '';
+      if (event.differing.length === 0) return `baton  gen ${event.gen}: ${event.compared} ${what} requests answer as the serving generation does${event.failed.length > 0 ? ` (${event.failed.length} got no answer)` : ''}${verdict}`;
+      const shown = event.differing.slice(0, 5).map(describeDifference).join(', ');
+      return `baton  gen ${event.gen}: ${event.differing.length} of ${event.compared} ${what} requests answer differently: ${shown}${event.differing.length > 5 ? ', …' : ''}${verdict}`;
+    }
+    case 'canary':
+      return `baton  gen ${event.gen} canary step ${event.step}/${event.steps}: ${event.weight} % of new requests`;
+    case 'analysis': {
+      const who = event.phase === 'guard' ? 'guard' : `canary step ${event.step}`;
+      const n = (w: { requests: number; successRate: number | null; p99Ms: number | null }): string => `${w.requests} req, ${w.successRate ?? '—'} % ok, p99 ${w.p99Ms === null ? '—' : formatMs(w.p99Ms)}`;
+      if (event.inconclusive) return `baton  gen ${event.gen} ${who}: no requests reached it in the interval — passes, unjudged`;
+      return `baton  gen ${event.gen} ${who} ${event.passed ? 'passed' : `failed: ${event.reason}`} (${n(event.candidate)}; baseline ${n(event.baseline)})`;
+    }
+    case 'rolled-back':
+      return `baton  gen ${event.gen} rolled back (${event.reason}) — gen ${event.serving} serves again`;
     case 'crashed': {
       const next = event.restartInMs === undefined ? 'gave up restarting; save a change to try again' : `restarting in ${event.restartInMs} ms, requests are held`;
       return `baton  gen ${event.gen} crashed: ${event.reason} — ${next}${indent(event.output)}`;

@@ -56,7 +56,8 @@ function statusFilter(value: string | null): (status: number) => boolean {
 /**
  * The JSON API (docs/api.md). The contract: `/api/status`, `/api/events` (Server-Sent
  * Events, `Last-Event-ID`, `?history=1`), `/api/requests` with filters, one request by
- * id, `/api/requests.har`, a replay, `/api/reload`, and a generation's diff.
+ * id, `/api/requests.har`, a replay, `/api/reload`, `/api/promote`, `/api/abort`,
+ * `/api/rollback`, and a generation's diff.
  */
 export function apiRoutes(baton: Baton, rates: Rates, version: string): Handler & { close(): void } {
   const streams = new Set<http.ServerResponse>();
@@ -150,6 +151,16 @@ export function apiRoutes(baton: Baton, rates: Rates, version: string): Handler 
         send(res, 202, { reloading: true, serving: generations.serving });
       },
     ],
+    ...(['promote', 'abort', 'rollback'] as const).map((action): [string, RegExp, (m: RegExpExecArray) => Handler] => [
+      'POST',
+      new RegExp(`^/api/${action}$`),
+      () => (_req, res) => {
+        const refused = baton[action]();
+        // 409: nothing to act on now (no candidate waiting, nothing kept to roll back to), with why.
+        if (refused !== undefined) return send(res, 409, { error: refused });
+        send(res, 202, { [action === 'promote' ? 'promoting' : action === 'abort' ? 'aborting' : 'rollingBack']: true, serving: generations.serving });
+      },
+    ]),
     [
       'GET',
       /^\/api\/generations\/(\d+)\/diff$/,

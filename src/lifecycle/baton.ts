@@ -4,6 +4,8 @@ import path from 'node:path';
 import getPort from 'get-port';
 import { runCheck, type CheckResult } from './check.js';
 import { RenderedConfigs } from './rendered-configs.js';
+import { judge, mark, numbers, type StatsMark } from './experiments/analysis.js';
+import { hasPhases, ManualGate, runPhases, type PromotionHost } from './experiments/promotion.js';
 import { checkProgram, requireProgram } from './command.js';
 import { BatonError } from '../errors.js';
 import type { BatonEvent, ReloadReason, ServedTotals } from '../events.js';
@@ -18,7 +20,7 @@ import { describeExit, GatewayProcess, portClash } from './gateway-process.js';
 import { Generation } from '../proxy/generation.js';
 import { SpeaksTlsError, TlsHandshakeError, waitHealthy, waitListening, type ProbeFailure } from './health.js';
 import { LIVE_KEYS, resolveOptions, type BatonOptions, type ControlPlane, type LiveOptions, type ResolvedOptions } from '../options.js';
-import { Router } from '../proxy/router.js';
+import { PreviewRouter, Router } from '../proxy/router.js';
 import type { UpstreamTls } from '../proxy/upstream-tls.js';
 import { selfSigned, type PublicCertificate } from '../proxy/public-tls.js';
 import { SideFronts, type BoundSide } from '../proxy/side-fronts.js';
@@ -82,6 +84,15 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #speaksTls: boolean;
   /** What the public port serves HTTPS with, if it does. */
   #certificate: PublicCertificate | undefined;
+  /** The previous generation, kept warm for a rollback (--keep-previous). */
+  #previous: { instance: Instance; until: number; timer: NodeJS.Timeout; guard: NodeJS.Timeout | undefined; promotedMark: StatsMark } | undefined;
+  /** Why the last rollback window ended, for a rollback asked too late. */
+  #released: { gen: number; why: 'passed' | 'newer' | 'exited' | 'shutdown'; at: number } | undefined;
+  /** A candidate waiting for a manual promotion (--promote manual). */
+  readonly #gate = new ManualGate();
+  /** The preview port (--preview), when there is one. */
+  readonly #preview: FrontServer | undefined;
+  #previewUrl: string | undefined;
   /** Each instance's copy of a config a preset rewrites (KrakenD's telemetry ports), if any. */
   readonly #rendered: RenderedConfigs | undefined;
   readonly #watcher: ConfigWatcher;
@@ -129,6 +140,19 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#speaksTls = this.options.upstreamTls;
     this.#certificate = typeof this.options.publicTls === 'object' ? this.options.publicTls : undefined;
     this.#rendered = this.options.rendering ? new RenderedConfigs(this.options.rendering, this.options.cwd) : undefined;
+    const preview = this.options.experiments.preview;
+    this.#preview =
+      preview === undefined
+        ? undefined
+        : new FrontServer({
+            host: this.options.host,
+            port: preview,
+            router: new PreviewRouter(this.#router),
+            fastPath: this.options.fastPath,
+            observer: this.#observer,
+            portFlag: `--preview ${preview}`,
+            ...(publicTls ? { tls: publicTls === 'self-signed' ? true : publicTls } : {}),
+          });
     this.#sides = new SideFronts(this.options.sidePorts, { host: this.options.host, router: this.#router, fastPath: this.options.fastPath });
     this.#watcher = new ConfigWatcher({
       paths: this.options.watch,
@@ -221,8 +245,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     }
     try {
       sides = await this.#sides.listen();
+      if (this.#preview) {
+        if (this.#certificate) this.#preview.useCertificate(this.#certificate);
+        this.#previewUrl = (await this.#preview.listen()).url;
+      }
     } catch (err) {
-      await Promise.allSettled([this.#front.destroy(), this.#watcher.close()]);
+      await Promise.allSettled([this.#front.destroy(), this.#sides.destroy(), this.#watcher.close()]);
       throw err;
     }
     this.#url = bound.url;
@@ -230,11 +258,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       try {
         this.#control = await this.#input.controlPlane(this);
       } catch (err) {
-        await Promise.allSettled([this.#front.destroy(), this.#sides.destroy(), this.#watcher.close()]);
+        await Promise.allSettled([this.#front.destroy(), this.#sides.destroy(), this.#preview?.destroy(), this.#watcher.close()]);
         throw err;
       }
     }
-    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch, ...(this.#control ? { admin: this.#control.url } : {}), ...(sides.length > 0 ? { sidePorts: sides } : {}), ...(this.#certificate ? { tls: { certificate: this.#certificate.certFile, from: this.#certificate.from } } : {}) });
+    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch, ...(this.#control ? { admin: this.#control.url } : {}), ...(sides.length > 0 ? { sidePorts: sides } : {}), ...(this.#certificate ? { tls: { certificate: this.#certificate.certFile, from: this.#certificate.from } } : {}), ...(this.#previewUrl ? { preview: this.#previewUrl } : {}) });
     if (this.options.preset) this.#emit({ type: 'preset', name: this.options.preset, applied: this.options.presetApplied });
     for (const message of this.options.warnings) this.#emit({ type: 'warning', message });
     this.#request('start');
@@ -248,6 +276,50 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#request('manual');
   }
 
+  /**
+   * Promotes the candidate waiting for a manual promotion (--promote manual): the p key,
+   * POST /api/promote. Returns why it cannot when none waits.
+   */
+  promote(): string | undefined {
+    if (this.#gate.settle('promote')) return undefined;
+    return 'no candidate is waiting for promotion (with --promote manual, a healthy candidate waits once a generation serves)';
+  }
+
+  /** Stops the candidate waiting for promotion, or in its canary, verify or mirror phase: the a key, POST /api/abort. */
+  abort(): string | undefined {
+    if (this.#gate.settle('abort')) return undefined;
+    if (this.#router.preview && this.#candidateAbort) {
+      this.#candidateAbort.abort();
+      return undefined;
+    }
+    return 'no candidate is waiting for promotion or in a canary';
+  }
+
+  /**
+   * Switches new traffic back to the previous generation, kept warm for --keep-previous:
+   * the b key, POST /api/rollback. The rolled-back generation drains and stops. Returns why
+   * it cannot when there is nothing to roll back to.
+   */
+  rollback(reason = 'asked for'): string | undefined {
+    const kept = this.#previous;
+    const current = this.#serving;
+    if (!kept || !current || !kept.instance.process.alive) {
+      const last = this.#released;
+      if (!last) return `nothing to roll back to: ${this.options.experiments.keepPrevious === 0 ? '--keep-previous is 0, so no previous generation is kept' : 'no generation was promoted over another yet'}`;
+      const why = { passed: `--keep-previous (${this.options.experiments.keepPrevious} ms) passed`, newer: 'a newer generation started', exited: 'it exited', shutdown: 'baton is shutting down' }[last.why];
+      return `nothing to roll back to: generation ${last.gen} was stopped when ${why}`;
+    }
+    clearTimeout(kept.timer);
+    clearInterval(kept.guard);
+    this.#previous = undefined;
+    this.#serving = kept.instance;
+    kept.instance.servingSince = Date.now();
+    this.#router.promote(kept.instance.generation);
+    this.#emit({ type: 'rolled-back', gen: current.generation.id, reason, serving: kept.instance.generation.id });
+    void this.#retire(current);
+    return undefined;
+  }
+
   /** Graceful: stop accepting, let in-flight work finish, stop every instance. Idempotent. */
   close(signal?: string): Promise<void> {
     this.#closing ??= this.#close(signal);
@@ -259,12 +331,15 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#closing ??= Promise.resolve();
     clearTimeout(this.#restartTimer);
     this.#candidateAbort?.abort();
-    const all = [this.#candidate, this.#serving?.process, ...[...this.#retiring].map((i) => i.process)];
+    clearTimeout(this.#previous?.timer);
+    clearInterval(this.#previous?.guard);
+    const all = [this.#candidate, this.#serving?.process, this.#previous?.instance.process, ...[...this.#retiring].map((i) => i.process)];
     const alive = all.filter((p): p is GatewayProcess => p !== undefined && p.alive);
     // Only once running: a start that failed (a port in use, say) has nothing to report here.
     if (this.#url) this.#emit({ type: 'killed', processes: alive.map((p) => ({ gen: p.generation, pid: p.pid })) });
-    await Promise.allSettled([...all.map((p) => p?.destroy()), this.#front.destroy(), this.#sides.destroy(), this.#watcher.close(), this.#control?.destroy()]);
+    await Promise.allSettled([...all.map((p) => p?.destroy()), this.#front.destroy(), this.#sides.destroy(), this.#preview?.destroy(), this.#watcher.close(), this.#control?.destroy()]);
     this.#serving?.generation.destroy();
+    this.#previous?.instance.generation.destroy();
     for (const inst of this.#retiring) inst.generation.destroy();
     this.#rendered?.close();
   }
@@ -310,6 +385,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     abort.signal.addEventListener('abort', () => unconfirmed?.settle(false), { once: true });
     /** Whether the files this generation started from are the settled ones. */
     const held = async (): Promise<boolean> => (unconfirmed ? await unconfirmed.held : true) && !abort.signal.aborted;
+    // A new generation ends the rollback window: a rollback would go to the one serving now.
+    this.#release('newer');
     // Instances already being stopped go first, so a burst of saves never stacks processes.
     // (An idle one is about to stop; one still finishing requests is not waited for.)
     await Promise.all([...this.#retiring].filter((i) => i.stopping || i.generation.inflight === 0).map((i) => i.retired));
@@ -348,7 +425,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       else if (checked && !checked.ok) outcome = { kind: 'failed', reason: checked.reason, portClash: false, output: checked.output };
       if (outcome.kind !== 'aborted' && !(await held())) outcome = { kind: 'aborted' };
       if (outcome.kind === 'ready') {
-        if (candidate.alive) return this.#promote(candidate, outcome.ms, outcome.tls);
+        if (candidate.alive) return this.#afterReady(candidate, outcome.ms, outcome.tls, abort.signal);
         outcome = { kind: 'failed', reason: `${describeExit(candidate.exit!)} right after becoming healthy`, portClash: false };
       }
       this.#candidate = undefined;
@@ -407,8 +484,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   }
 
   async #privatePort(taken: readonly number[] = []): Promise<number> {
-    const live = [this.#serving, ...this.#retiring].filter((i) => i !== undefined).flatMap((i) => [i.process.port, ...Object.values(i.process.sidePorts)]);
-    const held = [this.options.port, ...this.options.sidePorts.map((s) => s.port)];
+    const live = [this.#serving, this.#previous?.instance, ...this.#retiring].filter((i) => i !== undefined).flatMap((i) => [i.process.port, ...Object.values(i.process.sidePorts)]);
+    const held = [this.options.port, this.options.experiments.preview ?? 0, ...this.options.sidePorts.map((s) => s.port)];
     // The OS hands out a free ephemeral port; the exclusions guard against a port just released.
     return getPort({ host: '127.0.0.1', exclude: [...held, ...live, ...taken].filter((p) => p > 0) });
   }
@@ -502,19 +579,116 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     };
   }
 
-  #promote(process: GatewayProcess, ms: number, tls: boolean): void {
+  /** The proxy's view of a healthy candidate, its side ports attached; counted from now (preview and canary traffic too). */
+  #generationOf(process: GatewayProcess, tls: boolean): Generation {
+    if (tls && !this.#speaksTls) this.#learntTls(process.generation);
+    const generation = new Generation(process.generation, process.port, tls ? { tls: this.#upstreamTls } : {});
+    this.#sides.attach(generation, process.sidePorts);
+    this.#log.attach(process.generation, generation);
+    return generation;
+  }
+
+  /**
+   * A healthy candidate: promoted at once, or first through the experiment phases
+   * (experiments/promotion.ts) when any is configured and a generation serves to compare
+   * with. The first generation is promoted at once: there is nothing to try it against.
+   */
+  async #afterReady(process: GatewayProcess, ms: number, tls: boolean, superseded: AbortSignal): Promise<void> {
+    const generation = this.#generationOf(process, tls);
+    const serving = this.#serving;
+    if (!serving || !hasPhases(this.options.experiments)) return this.#promote(process, ms, generation);
+    // The phases stop when a newer save, an abort or shutdown supersedes it, or when it dies.
+    const stop = new AbortController();
+    const onStop = (): void => stop.abort();
+    superseded.addEventListener('abort', onStop, { once: true });
+    void process.exited.then(onStop);
+    const outcome = await runPhases(this.#promotionHost(), generation, serving.generation, this.#gate, stop.signal);
+    superseded.removeEventListener('abort', onStop);
+    if (outcome.kind === 'promote' && process.alive && !superseded.aborted && this.#serving === serving) return this.#promote(process, ms, generation);
+    this.#router.forget(generation);
+    this.#candidate = undefined;
+    const instance: Instance = { process, generation, servingSince: 0 };
+    if (outcome.kind === 'rolled-back') {
+      this.#emit({ type: 'rolled-back', gen: generation.id, reason: outcome.reason, serving: serving.generation.id });
+      return void this.#retire(instance);
+    }
+    if (outcome.kind === 'reject') {
+      this.#emit({ type: 'rejected', gen: generation.id, reason: outcome.reason, output: [], serving: serving.generation.id });
+      return void this.#retire(instance);
+    }
+    if (!process.alive) {
+      this.#emit({ type: 'rejected', gen: generation.id, reason: `${describeExit(process.exit!)} while it waited for promotion`, output: process.tail(), serving: serving.generation.id });
+      generation.destroy();
+      return;
+    }
+    this.#emit({ type: 'abandoned', gen: generation.id });
+    return void this.#retire(instance);
+  }
+
+  #promotionHost(): PromotionHost {
+    return {
+      experiments: this.options.experiments,
+      router: this.#router,
+      observer: this.#observer,
+      ring: this.#observer.ring,
+      publicAuthority: new URL(this.#url).host,
+      previewUrl: this.#previewUrl,
+      emit: (event) => this.#emit(event),
+    };
+  }
+
+  #promote(process: GatewayProcess, ms: number, generation: Generation): void {
     this.#candidate = undefined;
     const previous = this.#serving;
-    if (tls && !this.#speaksTls) this.#learntTls(process.generation);
-    const instance: Instance = { process, generation: new Generation(process.generation, process.port, tls ? { tls: this.#upstreamTls } : {}), servingSince: Date.now() };
-    this.#sides.attach(instance.generation, process.sidePorts);
-    this.#log.attach(process.generation, instance.generation);
+    const instance: Instance = { process, generation, servingSince: Date.now() };
     this.#serving = instance;
     this.#storms.promoted(Date.now());
     this.#router.promote(instance.generation);
-    this.#emit({ type: 'serving', gen: process.generation, ms, ...(tls ? { tls } : {}) });
+    this.#emit({ type: 'serving', gen: process.generation, ms, ...(generation.tls ? { tls: true } : {}) });
     void process.exited.then(() => this.#onExit(instance));
-    if (previous) void this.#retire(previous);
+    if (!previous) return;
+    if (this.options.experiments.keepPrevious > 0 && !this.#closing) this.#keepWarm(previous, instance);
+    else void this.#retire(previous);
+  }
+
+  /**
+   * The previous generation after a promotion: it takes no new requests and finishes
+   * what it has, as a draining one does, but stays alive for --keep-previous, so
+   * `rollback()` can switch new traffic back at once. The window ends when it passes,
+   * when the next transition starts, or at shutdown. With --guard, the new generation is
+   * analysed against it meanwhile, and a failure rolls back by itself.
+   */
+  #keepWarm(previous: Instance, promoted: Instance): void {
+    this.#emit({ type: 'draining', gen: previous.generation.id, inflight: previous.generation.inflight });
+    const until = Date.now() + this.options.experiments.keepPrevious;
+    const timer = setTimeout(() => this.#release('passed'), this.options.experiments.keepPrevious);
+    const guard = this.options.experiments.guard ? setInterval(() => this.#guardCheck(), this.options.experiments.canaryInterval) : undefined;
+    this.#previous = { instance: previous, until, timer, guard, promotedMark: mark(promoted.generation.stats) };
+    void previous.process.exited.then(() => this.#previous?.instance === previous && this.#release('exited'));
+  }
+
+  /** The rollback window ends: the previous generation is stopped. */
+  #release(why: 'passed' | 'newer' | 'exited' | 'shutdown'): void {
+    const kept = this.#previous;
+    if (!kept) return;
+    clearTimeout(kept.timer);
+    clearInterval(kept.guard);
+    this.#previous = undefined;
+    this.#released = { gen: kept.instance.generation.id, why, at: Date.now() };
+    this.#router.forget(kept.instance.generation);
+    void this.#retire(kept.instance, true);
+  }
+
+  /** The post-promotion guard: the new generation's last window against the previous one's life as the serving generation. */
+  #guardCheck(): void {
+    const kept = this.#previous;
+    const serving = this.#serving;
+    if (!kept || !serving) return;
+    const e = this.options.experiments;
+    const verdict = judge(numbers(serving.generation.stats, kept.promotedMark), numbers(kept.instance.generation.stats), { success: e.canarySuccess, p99Factor: e.canaryP99Factor, p99FloorMs: e.canaryP99Floor });
+    kept.promotedMark = mark(serving.generation.stats);
+    this.#emit({ type: 'analysis', gen: serving.generation.id, phase: 'guard', ...verdict });
+    if (!verdict.passed) this.rollback(`guard: ${verdict.reason}`);
   }
 
   /** The first instance found to listen in TLS: the next ones are probed in TLS at once, and the user learns what baton chose. */
@@ -539,12 +713,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   }
 
   /** Drains an instance that no longer takes new requests, then stops it. */
-  #retire(instance: Instance): Promise<void> {
+  #retire(instance: Instance, announced = false): Promise<void> {
     instance.retired ??= (async () => {
       this.#retiring.add(instance);
       const { generation, process } = instance;
       const started = Date.now();
-      this.#emit({ type: 'draining', gen: generation.id, inflight: generation.inflight });
+      if (!announced) this.#emit({ type: 'draining', gen: generation.id, inflight: generation.inflight });
       const idle = await Promise.all([generation.whenIdle(this.options.drainTimeout), this.#sides.whenIdle(generation, this.options.drainTimeout)]);
       const drained = idle.every(Boolean);
       // Only at shutdown is a retiring generation still the router's target.
@@ -557,6 +731,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       const { forced } = await process.stop(this.options.stopTimeout);
       generation.destroy();
       this.#retiring.delete(instance);
+      this.#router.forget(generation);
       this.#emit({ type: 'stopped', gen: generation.id, ms: Date.now() - started, forced, drainTimedOut: !drained, cut, served: servedTotals(generation.stats) });
     })();
     return instance.retired;
@@ -589,14 +764,16 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     clearTimeout(this.#restartTimer);
     this.#candidateAbort?.abort();
     if (!this.#router.current) this.#router.refuse('baton is shutting down');
+    this.#release('shutdown');
     void this.#front.close();
+    void this.#preview?.close();
     void this.#sides.close();
     await Promise.allSettled([this.#watcher.close(), this.#transitions]);
     const serving = this.#serving;
     this.#serving = undefined;
     if (serving) void this.#retire(serving);
     await Promise.allSettled([...this.#retiring].map((i) => i.retired));
-    await Promise.allSettled([this.#front.destroy(), this.#sides.destroy()]);
+    await Promise.allSettled([this.#front.destroy(), this.#sides.destroy(), this.#preview?.destroy()]);
     this.#rendered?.close();
     this.#emit({ type: 'closed' });
     await this.#control?.close();

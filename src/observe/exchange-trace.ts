@@ -6,6 +6,27 @@ export interface Observer {
   readonly ring: RequestRing;
   /** Requests answered with no generation involved: refusals at the edge, 503s while nothing serves. */
   readonly unrouted: GenerationStats;
+  /**
+   * Told of each exchange a generation answered, after its end (the client has its
+   * answer): `--mirror` copies safe ones to a candidate. Unset, it costs one comparison.
+   */
+  tap?: ((exchange: Tapped) => void) | undefined;
+}
+
+/** An exchange as the tap sees it, once it is over. */
+export interface Tapped {
+  gen: number;
+  method: string;
+  target: string;
+  requestHead: string;
+  bytesIn: number;
+  status: number;
+  own: boolean;
+  /** The response head the client got, and its body when the inspector kept it. */
+  responseHead: string | undefined;
+  responseBody: Buffer | undefined;
+  /** The inspector kept only the start of the body (--record-body). */
+  responseBodyTruncated: boolean;
 }
 
 /**
@@ -67,6 +88,10 @@ export class ExchangeTrace {
     const ttfbMs = this.#ttfbAt === 0 ? Number.NaN : this.#ttfbAt - this.startedAt;
     const totalMs = now - this.startedAt;
     (gen?.stats ?? this.observer.unrouted).record({ status, own, ttfbMs, totalMs, bytesIn: this.bytesIn, bytesOut: this.bytesOut });
+    const tap = this.observer.tap;
+    if (tap !== undefined && gen !== undefined) {
+      tap({ gen: gen.id, method: this.method, target: this.target, requestHead: this.requestHead, bytesIn: this.bytesIn, status, own, responseHead: this.#responseHead, responseBody: this.#responseBody?.body, responseBodyTruncated: this.#responseBody?.truncated ?? false });
+    }
     const ring = this.observer.ring;
     if (!ring.enabled) return;
     ring.add({

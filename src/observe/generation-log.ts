@@ -3,7 +3,10 @@ import type { FileChange } from './config-history.js';
 import type { GenerationStats, StatusClasses } from './generation-stats.js';
 
 /** A generation's state: the event vocabulary it last moved by. */
-export type GenerationState = 'starting' | 'serving' | 'draining' | 'stopped' | 'rejected' | 'abandoned' | 'crashed';
+export type GenerationState = 'starting' | 'preview' | 'canary' | 'serving' | 'draining' | 'stopped' | 'rejected' | 'abandoned' | 'crashed';
+
+/** An experiment's findings on a generation (docs/experiments.md), as the dashboard shows them. */
+export type ExperimentNote = Extract<BatonEvent, { type: 'verified' | 'analysis' | 'canary' | 'rolled-back' | 'preview' }>;
 
 /** What the control plane shows of one generation. */
 export interface GenerationView {
@@ -41,10 +44,14 @@ export interface GenerationView {
   websockets: number;
   upstreamConnections: number;
   changes: FileChange[];
+  /** Its canary weight now, percent, while a step runs. */
+  weight?: number;
+  /** What the experiments found on it: preview, verify and mirror reports, canary steps and analyses, a rollback. */
+  notes?: ExperimentNote[];
 }
 
 /** What the log keeps of a generation; its numbers are read from `live` when asked. */
-type Entry = Pick<GenerationView, 'gen' | 'state' | 'port' | 'pid' | 'reason' | 'startedAt' | 'healthyMs' | 'servingAt' | 'drainingAt' | 'endedAt' | 'why' | 'output' | 'changes'> & {
+type Entry = Pick<GenerationView, 'gen' | 'state' | 'port' | 'pid' | 'reason' | 'startedAt' | 'healthyMs' | 'servingAt' | 'drainingAt' | 'endedAt' | 'why' | 'output' | 'changes' | 'weight' | 'notes'> & {
   live?: LiveGeneration;
 };
 
@@ -74,7 +81,7 @@ export class GenerationLog {
       case 'port-clash':
         return this.#update(event.gen, { state: 'starting', port: event.port });
       case 'serving':
-        return this.#update(event.gen, { state: 'serving', healthyMs: event.ms, servingAt: at });
+        return this.#update(event.gen, { state: 'serving', healthyMs: this.#entries.get(event.gen)?.healthyMs ?? event.ms, servingAt: at, weight: undefined });
       case 'rejected':
         return this.#update(event.gen, { state: 'rejected', why: event.reason, output: event.output, endedAt: at });
       case 'abandoned':
@@ -85,6 +92,19 @@ export class GenerationLog {
         return this.#update(event.gen, { state: 'stopped', endedAt: at });
       case 'crashed':
         return this.#update(event.gen, { state: 'crashed', why: event.reason, output: event.output, endedAt: at });
+      case 'preview':
+        this.#note(event);
+        return this.#update(event.gen, { state: 'preview' });
+      case 'canary':
+        this.#note(event);
+        return this.#update(event.gen, { state: 'canary', weight: event.weight });
+      case 'verified':
+      case 'analysis':
+        return this.#note(event);
+      case 'rolled-back':
+        this.#note(event);
+        this.#update(event.gen, { weight: 0 });
+        return this.#update(event.serving, { state: 'serving', drainingAt: undefined });
       default:
     }
   }
@@ -109,6 +129,13 @@ export class GenerationLog {
   get(gen: number): GenerationView | undefined {
     const entry = this.#entries.get(gen);
     return entry && view(entry);
+  }
+
+  /** Keeps an experiment's finding on its generation (the last 20). */
+  #note(event: ExperimentNote): void {
+    const entry = this.#entries.get(event.gen);
+    if (!entry) return;
+    entry.notes = [...(entry.notes ?? []), event].slice(-20);
   }
 
   #update(gen: number, changes: Partial<Entry>): void {
