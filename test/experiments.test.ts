@@ -206,7 +206,7 @@ describe('canary', () => {
     ]);
     // Both generations answered during the steps.
     expect(result.versions).toEqual(expect.arrayContaining(['v1', 'v2']));
-    expect(analyses[0]!.candidate.requests).toBeGreaterThan(0);
+    expect((analyses[0]!.candidate as Json).requests).toBeGreaterThan(0);
     expect(await version(url)).toBe('v2');
   });
 
