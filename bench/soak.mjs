@@ -37,10 +37,15 @@ function isAlive(pid) {
   }
 }
 
-/** Starts `baton --json -q` (errors only) in front of the fixture gateway on a free port. */
+/**
+ * Starts `baton --json -q` (errors only) in front of the fixture gateway on a free port.
+ * `--keep-previous 0`: each old generation stops once drained, so what is alive (and open)
+ * at the end is exactly what the reload cycle left over; the rollback window is tested on
+ * its own (test/experiments.test.ts).
+ */
 async function startBaton(config) {
   const port = await getPort({ host: '127.0.0.1' });
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), '--json', '-q', '-p', String(port), '--debounce', '10', '-w', config, '--', 'node', path.join(ROOT, 'test/fixtures/gateway.mjs'), config], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), '--json', '-q', '-p', String(port), '--debounce', '10', '--keep-previous', '0', '-w', config, '--', 'node', path.join(ROOT, 'test/fixtures/gateway.mjs'), config], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let errors = '';

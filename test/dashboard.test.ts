@@ -106,3 +106,52 @@ describe.skipIf(!executable)('the dashboard, in headless Chromium', () => {
     expect(problems).toEqual([]);
   });
 });
+
+describe.skipIf(!executable)('the dashboard steers experiments, in headless Chromium', () => {
+  const tmp = tempDir();
+  const config = tmp.file('gateway.json');
+  let baton: BatonProcess;
+  let browser: Browser;
+  let page: Page;
+  let url: string;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    writeConfig(config, { version: 'v1' });
+    baton = BatonProcess.start(['-p', '0', '--debounce', '20', '--admin', '0', '--promote', 'manual', '--keep-previous', '60000', '-w', config, '--', 'node', FIXTURE, config], { cwd: tmp.dir });
+    const listening = await baton.waitFor((e) => e.type === 'listening');
+    url = listening.url as string;
+    await baton.serving(1);
+    browser = await chromium.launch({ executablePath: executable, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(listening.admin as string);
+    await page.locator('.lane[data-gen="1"] .pill.serving').waitFor();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await baton?.kill();
+    tmp.remove();
+  });
+
+  it('a waiting candidate shows as preview with a Promote button that promotes it; then Rollback switches back', async () => {
+    writeConfig(config, { version: 'v2' });
+    await baton.waitFor((e) => e.type === 'preview' && e.gen === 2);
+    await page.locator('.lane[data-gen="2"] .pill.preview').waitFor();
+    await page.locator('.lane[data-gen="2"] .notes', { hasText: 'baton-generation: 2' }).waitFor();
+    await page.locator('button.promote', { hasText: 'Promote gen 2' }).click();
+    await baton.serving(2);
+    await page.locator('.lane[data-gen="2"] .pill.serving').waitFor();
+    await page.locator('button.rollback', { hasText: 'Rollback to gen 1' }).click();
+    const rolled = await baton.waitFor((e) => e.type === 'rolled-back');
+    expect(rolled).toMatchObject({ gen: 2, serving: 1 });
+    await page.locator('.lane[data-gen="1"] .pill.serving').waitFor();
+    await page.locator('.lane[data-gen="2"] .notes', { hasText: 'rolled back' }).waitFor();
+    expect(JSON.parse((await request(url)).body).version).toBe('v1');
+    expect(problems).toEqual([]);
+  });
+});

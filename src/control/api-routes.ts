@@ -89,6 +89,7 @@ export function apiRoutes(baton: Baton, rates: Rates, version: string): Handler 
       uptimeMs: Date.now() - started,
       unrouted: { requests: unrouted.requests, statuses: unrouted.statuses, own: unrouted.own },
       inspector: { kept: requests.size, bytes: requests.bytes, capBytes: requests.capBytes, bodyCapBytes: requests.bodyCapBytes },
+      experiments: baton.experiments,
     });
   };
 

@@ -112,6 +112,19 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #closing: Promise<void> | undefined;
   #url = '';
   readonly #storms: StormDetector;
+  /** Where the experiments stand (docs/experiments.md): a candidate waiting or in its canary, the previous generation kept for a rollback. */
+  get experiments(): { waiting: number | null; canary: { gen: number; weight: number } | null; previous: { gen: number; untilMs: number } | null; preview: string | null } {
+    const canary = this.#router.canary;
+    const waiting = this.#gate.waiting ? (this.#router.preview?.id ?? null) : null;
+    const kept = this.#previous;
+    return {
+      waiting,
+      canary: canary ? { gen: canary.gen.id, weight: Math.round(canary.weight * 100) } : null,
+      previous: kept ? { gen: kept.instance.generation.id, untilMs: Math.max(0, kept.until - Date.now()) } : null,
+      preview: this.#previewUrl ?? null,
+    };
+  }
+
   /** What the data paths record into: the request inspector's ring, and what no generation answered. */
   readonly #observer: Observer;
   readonly #log = new GenerationLog();

@@ -27,14 +27,44 @@ function story(g) {
   return steps.flatMap((s, i) => (i === 0 ? [s] : [' → ', s]));
 }
 
+/** One line per experiment finding on a generation: preview, verify and mirror reports, canary steps, analyses, a rollback. */
+function Notes({ notes }) {
+  if (!notes?.length) return '';
+  const line = (n) => {
+    switch (n.type) {
+      case 'preview':
+        return html`waits for promotion${n.url ? html` · preview <a href=${n.url} target="_blank">${n.url}</a>` : ''} · <code>${n.header}</code>`;
+      case 'verified': {
+        const what = n.source === 'mirror' ? 'mirrored' : 'replayed';
+        const gate = n.passed === false ? html` · <b class="bad">gate: rejected</b>` : n.passed ? ' · gate: passed' : '';
+        if (!n.differing.length) return html`${n.compared} ${what} requests answer the same${gate}`;
+        return html`<span class="bad">${n.differing.length} of ${n.compared} ${what} differ</span>${gate}: ${n.differing.slice(0, 4).map((d) => `${d.method} ${d.target} ${d.status[0] === d.status[1] ? d.fields.join(', ') || d.headers.join(', ') : `${d.status[0]} → ${d.status[1]}`}`).join(' · ')}`;
+      }
+      case 'canary':
+        return html`canary step ${n.step}/${n.steps}: <b>${n.weight} %</b>`;
+      case 'analysis': {
+        const who = n.phase === 'guard' ? 'guard' : `step ${n.step}`;
+        const side = (w) => `${fmtN(w.requests)} req, ${w.successRate ?? '—'} % ok, p99 ${fmtMs(w.p99Ms)}`;
+        return html`${who}: ${n.inconclusive ? 'no requests, unjudged' : n.passed ? html`<span class="good">passed</span>` : html`<b class="bad">failed: ${n.reason}</b>`} <span class="hint">(${side(n.candidate)}; baseline ${side(n.baseline)})</span>`;
+      }
+      case 'rolled-back':
+        return html`<b class="bad">rolled back: ${n.reason}</b> → gen ${n.serving}`;
+      default:
+        return '';
+    }
+  };
+  return html`<div class="notes">${notes.slice(-6).map((n) => html`<div>${line(n)}</div>`)}</div>`;
+}
+
 function Lane({ g, selected, onSelect }) {
   const errors = g.statuses['5xx'];
   return html`<div class="lane ${selected ? 'selected' : ''}" data-gen=${g.gen} onClick=${() => onSelect(g.gen)}>
     <span class="gen">gen ${g.gen}</span>
-    <span><span class="pill ${g.state}">${g.state}</span></span>
+    <span><span class="pill ${g.state}">${g.state}${g.state === 'canary' && g.weight ? ` ${g.weight} %` : ''}</span></span>
     <span class="story">${story(g)}
       ${g.changes?.length ? html`<div class="changes">${g.changes.map((c) => `${c.file}: +${c.added} −${c.removed}`).join(' · ')}</div>` : ''}
-      ${g.servingAt ? html`<div class="numbers">${fmtN(g.requests)} req · <span class=${errors ? 'bad' : ''}>${fmtN(errors)} 5xx</span> · p50 ${fmtMs(g.p50Ms)} · p99 ${fmtMs(g.p99Ms)}</div>` : ''}</span>
+      <${Notes} notes=${g.notes} />
+      ${g.servingAt || g.requests ? html`<div class="numbers">${fmtN(g.requests)} req · <span class=${errors ? 'bad' : ''}>${fmtN(errors)} 5xx</span> · p50 ${fmtMs(g.p50Ms)} · p99 ${fmtMs(g.p99Ms)}</div>` : ''}</span>
     ${g.why ? html`<div class="why">${g.why}${g.output?.length ? html`<pre class="output">${g.output.slice(-8).join('\n')}</pre>` : ''}</div>` : ''}
   </div>`;
 }
@@ -237,6 +267,9 @@ function App() {
   if (!status) return html`<p class="loading">baton: loading…</p>`;
   const gens = [...status.generations].reverse();
   const reload = () => fetch('/api/reload', { method: 'POST' });
+  const act = (what) => () => void fetch(`/api/${what}`, { method: 'POST' }).then(refresh);
+  const x = status.experiments ?? {};
+  const candidate = x.waiting ?? x.canary?.gen ?? null;
   return html`
     <header>
       <h1>baton</h1>
@@ -248,6 +281,9 @@ function App() {
       </div>
       <span class="spacer"></span>
       <span class="live ${live ? 'on' : ''}">${live ? 'live' : 'reconnecting…'}</span>
+      ${candidate === null ? '' : html`<button class="promote" disabled=${x.waiting === null} onClick=${act('promote')} title="promote gen ${candidate} (p)">Promote gen ${candidate}</button>
+        <button class="abort" onClick=${act('abort')} title="stop gen ${candidate} (a)">Abort</button>`}
+      ${x.previous ? html`<button class="rollback" onClick=${act('rollback')} title="switch back to gen ${x.previous.gen} (b)">Rollback to gen ${x.previous.gen} · ${Math.ceil(x.previous.untilMs / 1000)} s</button>` : ''}
       <button class="reload" onClick=${reload}>Reload</button>
     </header>
     <main>
