@@ -78,7 +78,8 @@ export type BatonEvent =
     }
   | { type: 'rejected'; gen: number; reason: string; output: string[]; serving: number | undefined }
   | { type: 'abandoned'; gen: number }
-  | { type: 'draining'; gen: number; inflight: number }
+  /** `keptMs`: it stays alive this long after its drain for a rollback (--keep-previous), when it does. */
+  | { type: 'draining'; gen: number; inflight: number; keptMs?: number }
   | {
       type: 'stopped';
       gen: number;
@@ -161,7 +162,7 @@ export const EVENT_FIELDS = {
   serving: ['gen', 'ms', 'tls'],
   rejected: ['gen', 'reason', 'output', 'serving'],
   abandoned: ['gen'],
-  draining: ['gen', 'inflight'],
+  draining: ['gen', 'inflight', 'keptMs'],
   stopped: ['gen', 'ms', 'forced', 'drainTimedOut', 'cut', 'served'],
   preview: ['gen', 'url', 'header'],
   verified: ['gen', 'source', 'compared', 'differing', 'failed', 'passed'],

@@ -62,7 +62,8 @@ function expectSameMeaning(seen: Seen, sent: OracleRequest, publicAuthority: str
   const listed = new Set(values(sent.fields, 'connection').flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase()).filter((t) => t && !PROTECTED.has(t)));
   const forwarded = (name: string): boolean => name.startsWith('x-forwarded-');
   const keptUpgrade = (name: string): boolean => sent.upgrade && name === 'upgrade';
-  const expected = byName(sent.fields, (n) => !keptUpgrade(n) && (n === 'host' || forwarded(n) || listed.has(n) || HOP.has(n)));
+  // baton-generation is baton's own field (it pins the request to a generation): never forwarded.
+  const expected = byName(sent.fields, (n) => !keptUpgrade(n) && (n === 'host' || forwarded(n) || listed.has(n) || HOP.has(n) || n === 'baton-generation'));
   // Repeated Cookie lines reach the gateway as one, joined by "; " (RFC 6265 §5.4).
   if (expected.cookie) expected.cookie = [expected.cookie.join('; ')];
   const got = byName(seen.fields, (n) => n === 'host' || forwarded(n) || n === 'connection');

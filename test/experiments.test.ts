@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { isAlive, type BatonProcess } from './helpers/baton-process.js';
+import { CLI, isAlive, type BatonProcess } from './helpers/baton-process.js';
 import { sleep, writeConfig } from './helpers/files.js';
 import { startFixture, useHarness } from './helpers/harness.js';
 import { getJson, request } from './helpers/http.js';
@@ -55,6 +56,37 @@ describe('preview and manual promotion', () => {
     expect((await post(admin, '/api/promote')).status).toBe(202);
     await baton.serving(2);
     expect(await version(url)).toBe('v2');
+  });
+
+  it('from another terminal: baton status says what waits and what is kept; baton promote, rollback and abort act or say why not', async () => {
+    const file = h.tmp.file('gateway.json');
+    writeConfig(file, { version: 'v1' });
+    h.baton = startFixture(file, ['--promote', 'manual', '--keep-previous', '60000'], { cwd: h.tmp.dir });
+    const url = (await h.baton.waitFor((e) => e.type === 'listening')).url as string;
+    await h.baton.serving(1);
+    const cli = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
+      const run = spawnSync(process.execPath, [CLI, ...args], { cwd: h.tmp.dir, encoding: 'utf8', timeout: 20_000 });
+      return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+    };
+    const none = cli('promote');
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/^baton: the control plane answered 409: no candidate is waiting for promotion or in a canary/);
+
+    writeConfig(file, { version: 'v2' });
+    await h.baton.waitFor((e) => e.type === 'preview' && e.gen === 2);
+    const waiting = cli('status');
+    expect(waiting.stdout).toMatch(/^2 +preview /m);
+    expect(waiting.stdout).toContain('gen 2 waits for promotion: baton promote, or baton abort\n');
+    expect(cli('promote')).toMatchObject({ status: 0, stdout: 'promotion requested\n' });
+    await h.baton.serving(2);
+    expect(await version(url)).toBe('v2');
+    expect(cli('status').stdout).toMatch(/gen 1 is kept for a rollback for \d+ s more: baton rollback\n/);
+    expect(cli('rollback')).toMatchObject({ status: 0, stdout: 'rollback requested\n' });
+    await h.baton.waitFor((e) => e.type === 'rolled-back' && e.gen === 2);
+    expect(await version(url)).toBe('v1');
+    const noAbort = cli('abort');
+    expect(noAbort.status).toBe(1);
+    expect(noAbort.stderr).toContain('no candidate is waiting for promotion or in a canary');
   });
 
   it('POST /api/abort stops the waiting candidate; a newer save replaces a waiting one', async () => {
@@ -208,6 +240,25 @@ describe('canary', () => {
     expect(result.versions).toEqual(expect.arrayContaining(['v1', 'v2']));
     expect((analyses[0]!.candidate as Json).requests).toBeGreaterThan(0);
     expect(await version(url)).toBe('v2');
+  });
+
+  it('POST /api/promote during a step skips the rest of the canary; POST /api/abort during one stops the candidate', async () => {
+    const { url, admin, file, baton } = await start({ version: 'v1' }, ['--canary', '20,50', '--canary-interval', '120000']);
+    writeConfig(file, { version: 'v2' });
+    await baton.waitFor((e) => e.type === 'canary' && e.gen === 2 && e.step === 1);
+    expect(((await getJson(`${admin}/api/status`)) as Json).experiments).toMatchObject({ waiting: null, canary: { gen: 2, weight: 20 } });
+    expect((await post(admin, '/api/promote')).status).toBe(202);
+    await baton.serving(2);
+    expect(baton.events.filter((e) => e.type === 'analysis' || (e.type === 'canary' && e.step === 2))).toEqual([]);
+    expect(await version(url)).toBe('v2');
+
+    writeConfig(file, { version: 'v3' });
+    await baton.waitFor((e) => e.type === 'canary' && e.gen === 3 && e.step === 1);
+    expect((await post(admin, '/api/abort')).status).toBe(202);
+    await baton.waitFor((e) => e.type === 'stopped' && e.gen === 3);
+    expect(((await getJson(`${admin}/api/status`)) as Json).experiments.canary).toBeNull();
+    for (let i = 0; i < 20; i++) expect(await version(url)).toBe('v2');
+    expect((await post(admin, '/api/promote')).status).toBe(409);
   });
 
   it('the post-promotion guard rolls back a generation that goes bad after its promotion', async () => {

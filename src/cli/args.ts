@@ -82,7 +82,7 @@ export function buildProgram(version: string): Command {
       `
 The gateway command may contain {port}, replaced by the instance's private port.
 The gateway always gets PORT, BATON_PORT and BATON_GENERATION in its environment.
-Keys while running in a terminal: r reloads. Signals: SIGHUP reloads; SIGINT/SIGTERM
+Keys while running in a terminal: r reloads; p promotes, a aborts, b rolls back (docs/experiments.md). Signals: SIGHUP reloads; SIGINT/SIGTERM
 shut down gracefully, a second one stops at once.
 Exit codes: 0 clean shutdown, 1 fatal runtime error, 2 usage error.
 
@@ -90,6 +90,7 @@ Commands (each has --help):
   baton compare --a <config> --b <config> -- <gateway command with {config}>
   baton bench reload [baton flags] -- <gateway command>
   baton status | baton reload | baton requests [--follow]   (a running baton, through its control plane)
+  baton promote | baton abort | baton rollback              (its experiments' decisions: p, a, b)
 
 ${presetHelp()}
 

@@ -32,6 +32,9 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       case 'status':
       case 'reload':
       case 'requests':
+      case 'promote':
+      case 'abort':
+      case 'rollback':
         return await (await import('./commands/client.js')).runClient(argv[0], argv.slice(1));
       case 'run':
         return await main(argv.slice(1));

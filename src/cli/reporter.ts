@@ -122,7 +122,7 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'abandoned':
       return `baton  gen ${event.gen} abandoned: superseded by newer files or a reload before it was promoted`;
     case 'draining':
-      return `baton  gen ${event.gen} draining (${event.inflight} in flight)`;
+      return `baton  gen ${event.gen} draining (${event.inflight} in flight)${event.keptMs ? `, kept ${formatKept(event.keptMs)} for a rollback (b)` : ''}`;
     case 'stopped': {
       const drain = event.drainTimedOut ? `; --drain-timeout passed: ${describeCut(event.cut)}` : '';
       const forced = event.forced ? '; ignored SIGTERM, killed after --stop-timeout' : '';
@@ -135,6 +135,10 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
     case 'verified': {
       const what = event.source === 'mirror' ? 'mirrored' : 'replayed';
       const verdict = event.passed === false ? ' — rejected by --verify gate' : event.passed === true ? ' — passes --verify gate' : '';
+      if (event.compared === 0 && event.failed.length === 0) {
+        const why = event.source === 'mirror' ? 'no safe request arrived during --mirror' : 'the inspector kept no safe request without a body (send traffic first; --record must be above 0)';
+        return `baton  gen ${event.gen}: no ${what} request to compare — ${why}${verdict}`;
+      }
       if (event.differing.length === 0) return `baton  gen ${event.gen}: ${event.compared} ${what} requests answer as the serving generation does${event.failed.length > 0 ? ` (${event.failed.length} got no answer)` : ''}${verdict}`;
       const shown = event.differing.slice(0, 5).map(describeDifference).join(', ');
       return `baton  gen ${event.gen}: ${event.differing.length} of ${event.compared} ${what} requests answer differently: ${shown}${event.differing.length > 5 ? ', …' : ''}${verdict}`;
@@ -174,6 +178,11 @@ function formatMs(ms: number): string {
   if (ms < 10) return `${ms.toFixed(1)} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A --keep-previous window: whole seconds when it is some, else ms. */
+function formatKept(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
 }
 
 function describeCut(cut: { streams: number; requests: number; websockets: number }): string {

@@ -290,12 +290,13 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   }
 
   /**
-   * Promotes the candidate waiting for a manual promotion (--promote manual): the p key,
-   * POST /api/promote. Returns why it cannot when none waits.
+   * Promotes the candidate waiting for a manual promotion (--promote manual), or in a
+   * canary step (the rest of the canary is skipped): the p key, POST /api/promote.
+   * Returns why it cannot when none waits.
    */
   promote(): string | undefined {
     if (this.#gate.settle('promote')) return undefined;
-    return 'no candidate is waiting for promotion (with --promote manual, a healthy candidate waits once a generation serves)';
+    return 'no candidate is waiting for promotion or in a canary (with --promote manual, a healthy candidate waits once a generation serves)';
   }
 
   /** Stops the candidate waiting for promotion, or in its canary, verify or mirror phase: the a key, POST /api/abort. */
@@ -672,7 +673,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
    * analysed against it meanwhile, and a failure rolls back by itself.
    */
   #keepWarm(previous: Instance, promoted: Instance): void {
-    this.#emit({ type: 'draining', gen: previous.generation.id, inflight: previous.generation.inflight });
+    this.#emit({ type: 'draining', gen: previous.generation.id, inflight: previous.generation.inflight, keptMs: this.options.experiments.keepPrevious });
     const until = Date.now() + this.options.experiments.keepPrevious;
     const timer = setTimeout(() => this.#release('passed'), this.options.experiments.keepPrevious);
     const guard = this.options.experiments.guard ? setInterval(() => this.#guardCheck(), this.options.experiments.canaryInterval) : undefined;

@@ -216,4 +216,15 @@ export const PAYLOADS: readonly Payload[] = [
   { name: 'Upgrade: websocket without Connection: upgrade is plain', send: get('/a', 'Upgrade: websocket\r\n') + END, expect: [200, 200] },
   { name: 'Upgrade: websocket on a POST is plain', send: post('/a', `${WS}Content-Length: 0\r\n`, END), expect: [200, 200] },
   { name: 'a WebSocket upgrade is tunnelled', send: get('/ws', WS), expect: [101] },
+
+  // ── baton-generation: baton's own field pins a request to a live generation; it is never forwarded, and only one plain number is read
+  { name: 'baton-generation: 1 reaches generation 1 and is not forwarded', send: get('/a', 'baton-generation: 1\r\n') + END, expect: [200, 200] },
+  { name: 'baton-generation in another case on a POST with a body', send: post('/a', 'Baton-Generation: 1\r\nContent-Length: 5\r\n', `hello${END}`), expect: [200, 200] },
+  { name: 'baton-generation twice', send: get('/a', 'baton-generation: 1\r\nbaton-generation: 1\r\n') + END, expect: [400] },
+  { name: 'baton-generation with a list', send: get('/a', 'baton-generation: 1, 1\r\n') + END, expect: [400] },
+  { name: 'baton-generation with a leading zero', send: get('/a', 'baton-generation: 01\r\n') + END, expect: [400] },
+  { name: 'baton-generation not a number', send: get('/a', 'baton-generation: latest\r\n') + END, expect: [400] },
+  { name: 'baton-generation empty', send: get('/a', 'baton-generation:\r\n') + END, expect: [400] },
+  { name: 'baton-generation with a sign', send: get('/a', 'baton-generation: +1\r\n') + END, expect: [400] },
+  { name: 'baton-generation after a pipelined good request', send: get('/a') + get('/b', 'baton-generation: x\r\n'), expect: [200, 400] },
 ];

@@ -3,7 +3,14 @@ import { BatonError } from '../../errors.js';
 import { call, findBaton, follow, type AdminTarget } from '../../control/client.js';
 import { parseSubcommand, positiveInteger } from './common.js';
 
-type Client = 'status' | 'reload' | 'requests';
+type Client = 'status' | 'reload' | 'requests' | 'promote' | 'abort' | 'rollback';
+
+/** The experiments' decisions: the route each posts to, the key it stands for, what it prints done. */
+const DECISIONS = {
+  promote: { help: 'Promote the candidate waiting (--promote manual) or in a canary step, as the p key.', done: 'promotion requested' },
+  abort: { help: 'Stop the candidate waiting or in a canary; the serving generation keeps everything (the a key).', done: 'abort requested' },
+  rollback: { help: 'Send new requests back to the previous generation, kept warm for --keep-previous (the b key).', done: 'rollback requested' },
+} as const;
 
 function program(name: Client): Command {
   const p = new Command(`baton ${name}`)
@@ -13,6 +20,7 @@ function program(name: Client): Command {
     .addOption(new Option('--json', "print the API's JSON"));
   if (name === 'status') p.description('What a running baton serves: each generation with its state, requests, 5xx and latency.');
   if (name === 'reload') p.description('Start a new generation with the current files, as a save would (the r key, SIGHUP).');
+  if (name === 'promote' || name === 'abort' || name === 'rollback') p.description(DECISIONS[name].help);
   if (name === 'requests') {
     p.description('The most recent requests the inspector kept, newest first; --follow prints each as it ends.')
       .option('--gen <n>', 'only those a generation answered')
@@ -26,14 +34,33 @@ function program(name: Client): Command {
 
 const pad = (s: string | number, n: number): string => String(s).padEnd(n);
 
-function printStatus(body: { serving: number | null; url: string; generations: Array<Record<string, unknown>> }): void {
+interface Experiments {
+  waiting: number | null;
+  canary: { gen: number; weight: number } | null;
+  previous: { gen: number; untilMs: number } | null;
+  preview: string | null;
+}
+
+/** The experiments' lines under the table: what waits, what a canary gets, what a rollback would go to. */
+function experimentLines(e: Experiments | undefined): string {
+  if (!e) return '';
+  const lines = [
+    e.waiting !== null ? `gen ${e.waiting} waits for promotion: baton promote, or baton abort${e.preview ? `; try it on ${e.preview}` : ''}` : '',
+    e.canary ? `gen ${e.canary.gen} is a canary taking ${e.canary.weight} % of new requests` : '',
+    e.previous ? `gen ${e.previous.gen} is kept for a rollback for ${Math.ceil(e.previous.untilMs / 1000)} s more: baton rollback` : '',
+  ];
+  return lines.filter(Boolean).map((l) => `${l}\n`).join('');
+}
+
+function printStatus(body: { serving: number | null; url: string; generations: Array<Record<string, unknown>>; experiments?: Experiments }): void {
   process.stdout.write(`baton at ${body.url}: ${body.serving === null ? 'nothing serving' : `gen ${body.serving} serving`}\n`);
   process.stdout.write(`${pad('gen', 5)}${pad('state', 11)}${pad('requests', 10)}${pad('5xx', 6)}${pad('p50', 10)}${pad('p99', 10)}started\n`);
   for (const g of body.generations) {
     const statuses = g.statuses as Record<string, number>;
     const ms = (v: unknown): string => (typeof v === 'number' ? `${v.toFixed(2)} ms` : '—');
-    process.stdout.write(`${pad(g.gen as number, 5)}${pad(g.state as string, 11)}${pad(g.requests as number, 10)}${pad(statuses['5xx']!, 6)}${pad(ms(g.p50Ms), 10)}${pad(ms(g.p99Ms), 10)}${new Date(g.startedAt as number).toISOString()}${g.why ? `  ${String(g.why).slice(0, 80)}` : ''}\n`);
+    process.stdout.write(`${pad(g.gen as number, 5)}${pad(g.state === 'canary' ? `canary ${String(g.weight)}%` : (g.state as string), 11)}${pad(g.requests as number, 10)}${pad(statuses['5xx']!, 6)}${pad(ms(g.p50Ms), 10)}${pad(ms(g.p99Ms), 10)}${new Date(g.startedAt as number).toISOString()}${g.why ? `  ${String(g.why).slice(0, 80)}` : ''}\n`);
   }
+  process.stdout.write(experimentLines(body.experiments));
 }
 
 function requestLine(r: Record<string, unknown>): string {
@@ -41,7 +68,7 @@ function requestLine(r: Record<string, unknown>): string {
   return `#${pad(r.id as number, 6)} gen ${pad((r.gen as number | null) ?? '—', 4)} ${pad(r.status as number, 4)}${r.own ? '*' : ' '} ${pad(r.method as string, 7)} ${pad(ms, 10)} ${r.target as string}\n`;
 }
 
-/** `baton status`, `baton reload`, `baton requests`: a running baton, through its control plane. */
+/** `baton status`, `baton reload`, `baton requests`, `baton promote`, `baton abort`, `baton rollback`: a running baton, through its control plane. */
 export async function runClient(name: Client, argv: readonly string[]): Promise<number> {
   const parsed = parseSubcommand(program(name), argv);
   if ('print' in parsed) {
@@ -66,6 +93,12 @@ export async function runClient(name: Client, argv: readonly string[]): Promise<
     const { status, body } = await call(target, 'POST', '/api/reload');
     if (status !== 202) return failed(status, body);
     process.stdout.write(json ? `${JSON.stringify(body)}\n` : 'reload requested\n');
+    return 0;
+  }
+  if (name === 'promote' || name === 'abort' || name === 'rollback') {
+    const { status, body } = await call(target, 'POST', `/api/${name}`);
+    if (status !== 202) return failed(status, body);
+    process.stdout.write(json ? `${JSON.stringify(body)}\n` : `${DECISIONS[name].done}\n`);
     return 0;
   }
   const query = new URLSearchParams();

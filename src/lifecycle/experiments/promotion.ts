@@ -27,13 +27,31 @@ export interface PromotionHost {
 /** How the phases ended: promote it, reject it (a gate), roll it back (a failed canary step), or stop because it was superseded, aborted or died. */
 export type PhasesOutcome = { kind: 'promote' } | { kind: 'reject'; reason: string } | { kind: 'rolled-back'; reason: string } | { kind: 'aborted' };
 
-/** A manual promotion decision, waited for. */
+/** A manual promotion decision, waited for; and a canary step that a promotion cuts short. */
 export class ManualGate {
   #decide: ((decision: 'promote' | 'abort') => void) | undefined;
+  #skip: (() => void) | undefined;
 
   /** True while a candidate waits. */
   get waiting(): boolean {
     return this.#decide !== undefined;
+  }
+
+  /** Waits out a canary step: true when a promotion (p, POST /api/promote) cut it short, false when it ran its course or `signal` aborted. */
+  step(ms: number, signal: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (promoted: boolean): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', aborted);
+        this.#skip = undefined;
+        resolve(promoted);
+      };
+      const aborted = (): void => done(false);
+      const timer = setTimeout(aborted, ms);
+      this.#skip = () => done(true);
+      if (signal.aborted) return aborted();
+      signal.addEventListener('abort', aborted, { once: true });
+    });
   }
 
   wait(signal: AbortSignal): Promise<'promote' | 'abort'> {
@@ -49,8 +67,12 @@ export class ManualGate {
     });
   }
 
-  /** Settles the wait; false when no candidate waits. */
+  /** Settles the wait, or promotes a candidate in a canary step; false when none waits. */
   settle(decision: 'promote' | 'abort'): boolean {
+    if (decision === 'promote' && this.#skip) {
+      this.#skip();
+      return true;
+    }
     if (!this.#decide) return false;
     this.#settle(decision);
     return true;
@@ -128,7 +150,8 @@ export async function runPhases(host: PromotionHost, candidate: Generation, serv
     host.router.setCanary(candidate, weight / 100);
     host.emit({ type: 'canary', gen: candidate.id, step: i + 1, steps: e.canary.length, weight });
     const [fromCandidate, fromServing] = [mark(candidate.stats), mark(serving.stats)];
-    await pause(e.canaryInterval, signal);
+    // A promotion now skips the rest of the canary (and a manual wait): it was asked for.
+    if (await gate.step(e.canaryInterval, signal)) return { kind: 'promote' };
     if (signal.aborted) {
       host.router.setCanary(undefined, 0);
       return { kind: 'aborted' };
