@@ -11,6 +11,7 @@
  * ```
  */
 export { Baton } from './lifecycle/baton.js';
+export type { ExperimentsView } from './lifecycle/experiments/promotion.js';
 export { BatonError, type BatonErrorCode } from './errors.js';
 export type { BatonEvent, BatonEventType, ReloadReason } from './events.js';
 export { EVENT_FIELDS, EVENT_TYPES } from './events.js';

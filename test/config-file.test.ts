@@ -84,6 +84,21 @@ describe('baton.config.json', () => {
     expect((await getJson(url)).version).toBe('from-file');
   });
 
+  it('runs the experiments from the file: a manual promotion with a preview port and a canary step', async () => {
+    writeBatonConfig({ port: 0, debounce: 20, json: true, watch: ['gateway.json'], command: ['node', FIXTURE, 'gateway.json'], promote: 'manual', preview: 0, keepPrevious: 0, canary: '40', canaryInterval: 300 });
+    h.baton = BatonProcess.raw([], { cwd: h.tmp.dir });
+    const listening = await h.baton.waitFor((e) => e.type === 'listening');
+    await h.baton.serving(1);
+    writeConfig(h.tmp.file('gateway.json'), { version: 'candidate' });
+    await h.baton.waitFor((e) => e.type === 'canary' && e.gen === 2 && e.weight === 40);
+    await h.baton.waitFor((e) => e.type === 'analysis' && e.gen === 2);
+    // Past its one canary step, it waits for the manual promotion, keeping its share; the preview port reaches it.
+    expect((await getJson(listening.preview as string)).version).toBe('candidate');
+    const { experiments } = (await getJson(`${listening.admin as string}/api/status`)) as { experiments: Record<string, unknown> };
+    expect(experiments).toMatchObject({ waiting: 2, canary: { gen: 2, step: 1, steps: 1, weight: 40 }, preview: listening.preview });
+    expect(h.baton.events.filter((e) => e.type === 'serving')).toHaveLength(1);
+  });
+
   it('--config names another file', async () => {
     const file = writeBatonConfig({ port: 0, json: true, watch: ['gateway.json'], command: ['node', FIXTURE, 'gateway.json'] }, 'dev.baton.json');
     h.baton = BatonProcess.raw(['--config', file], { cwd: h.tmp.dir });
@@ -101,6 +116,10 @@ describe('baton.config.json', () => {
     ['a key in the wrong case', { readytimeout: 5000 }, /has an unknown key "readytimeout" — did you mean "readyTimeout"\?/],
     ['broken JSON', '{ "port": ', /^baton: config file .*baton\.config\.json is not valid JSON \(.+\) — fix the syntax/],
     ['not an object', '[1, 2]', /must hold a JSON object/],
+    ['a canary success rate that is not a number', { canarySuccess: 'high' }, /key "canarySuccess" must be a number from 0 to 100, got "high"/],
+    ['canary steps as an array', { canary: [10, 50] }, /key "canary" must be a string, got \[10,50\]/],
+    ['canary steps that fall', { canary: '50,10' }, /^baton: --canary steps must be rising percentages between 0 and 100, got 50,10 — e\.g\. --canary 10,50/],
+    ['a promotion mode that does not exist', { promote: 'later' }, /key "promote" must be one of auto, manual, got "later"/],
   ];
   for (const [name, config, message] of bad) {
     it(`${name}: exit 2 with one line naming the file and key`, async () => {

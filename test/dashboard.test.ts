@@ -154,4 +154,39 @@ describe.skipIf(!executable)('the dashboard steers experiments, in headless Chro
     expect(JSON.parse((await request(url)).body).version).toBe('v1');
     expect(problems).toEqual([]);
   });
+
+  it('a canary shows its step with the set and the actual share; Abort stops it, and Promote during a step promotes', async () => {
+    // A baton with a canary: the page leaves the old one first, so its polling sees no refused connection.
+    await page.goto('about:blank');
+    await baton.kill();
+    writeConfig(config, { version: 'v1' });
+    baton = BatonProcess.start(['-p', '0', '--debounce', '20', '--admin', '0', '--canary', '50', '--canary-interval', '120000', '-w', config, '--', 'node', FIXTURE, config], { cwd: tmp.dir });
+    const listening = await baton.waitFor((e) => e.type === 'listening');
+    url = listening.url as string;
+    await baton.serving(1);
+    await page.goto(listening.admin as string);
+    writeConfig(config, { version: 'v2' });
+    await baton.waitFor((e) => e.type === 'canary' && e.gen === 2);
+    await page.locator('.lane[data-gen="2"] .pill.canary', { hasText: 'canary 50 %' }).waitFor();
+    await page.locator('.canary-now', { hasText: 'set 50 %, got —' }).waitFor();
+    const versions = new Set<string>();
+    for (let i = 0; i < 40; i++) versions.add(JSON.parse((await request(url)).body).version as string);
+    expect(versions).toEqual(new Set(['v1', 'v2']));
+    // The actual share is the candidate's part of the 40 requests (a coin each): some, not all.
+    const shown = await page.locator('.canary-now').filter({ hasNotText: 'got —' }).textContent({ timeout: 5000 });
+    const got = Number(/got ([\d.]+) %/.exec(shown ?? '')?.[1]);
+    expect(got).toBeGreaterThan(0);
+    expect(got).toBeLessThan(100);
+    await page.locator('button.abort').click();
+    await baton.waitFor((e) => e.type === 'stopped' && e.gen === 2);
+    await page.locator('.canary-now').waitFor({ state: 'detached' });
+
+    writeConfig(config, { version: 'v3' });
+    await baton.waitFor((e) => e.type === 'canary' && e.gen === 3);
+    await page.locator('button.promote', { hasText: 'Promote gen 3' }).click();
+    await baton.serving(3);
+    await page.locator('.lane[data-gen="3"] .pill.serving').waitFor();
+    expect(JSON.parse((await request(url)).body).version).toBe('v3');
+    expect(problems).toEqual([]);
+  });
 });

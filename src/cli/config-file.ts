@@ -91,7 +91,7 @@ function check(value: unknown, schema: PropertySchema): string | undefined {
       return undefined;
     }
     case 'number': {
-      const range = `a number from ${schema.minimum ?? 0}${schema.maximum === undefined ? '' : ` to ${schema.maximum}`}`;
+      const range = schema.maximum === undefined ? `a number >= ${schema.minimum ?? 0}` : `a number from ${schema.minimum ?? 0} to ${schema.maximum}`;
       if (typeof value !== 'number' || !Number.isFinite(value)) return range;
       if ((schema.minimum !== undefined && value < schema.minimum) || (schema.maximum !== undefined && value > schema.maximum)) return range;
       return undefined;

@@ -149,7 +149,9 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
       const who = event.phase === 'guard' ? 'guard' : `canary step ${event.step}`;
       const n = (w: { requests: number; successRate: number | null; p99Ms: number | null }): string => `${w.requests} req, ${w.successRate ?? '—'} % ok, p99 ${w.p99Ms === null ? '—' : formatMs(w.p99Ms)}`;
       if (event.inconclusive) return `baton  gen ${event.gen} ${who}: no requests reached it in the interval — passes, unjudged`;
-      return `baton  gen ${event.gen} ${who} ${event.passed ? 'passed' : `failed: ${event.reason}`} (${n(event.candidate)}; baseline ${n(event.baseline)})`;
+      const total = event.candidate.requests + event.baseline.requests;
+      const share = event.phase === 'canary' && total > 0 ? `; it got ${Math.round((event.candidate.requests / total) * 1000) / 10} % of requests` : '';
+      return `baton  gen ${event.gen} ${who} ${event.passed ? 'passed' : `failed: ${event.reason}`} (${n(event.candidate)}; baseline ${n(event.baseline)}${share})`;
     }
     case 'rolled-back':
       return `baton  gen ${event.gen} rolled back (${event.reason}) — gen ${event.serving} serves again`;

@@ -5,7 +5,7 @@ import getPort from 'get-port';
 import { runCheck, type CheckResult } from './check.js';
 import { RenderedConfigs } from './rendered-configs.js';
 import { judge, mark, numbers, type StatsMark } from './experiments/analysis.js';
-import { hasPhases, ManualGate, runPhases, type PromotionHost } from './experiments/promotion.js';
+import { actualWeight, hasPhases, ManualGate, runPhases, type ExperimentsView, type PromotionHost } from './experiments/promotion.js';
 import { checkProgram, requireProgram } from './command.js';
 import { BatonError } from '../errors.js';
 import type { BatonEvent, ReloadReason, ServedTotals } from '../events.js';
@@ -113,13 +113,13 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #url = '';
   readonly #storms: StormDetector;
   /** Where the experiments stand (docs/experiments.md): a candidate waiting or in its canary, the previous generation kept for a rollback. */
-  get experiments(): { waiting: number | null; canary: { gen: number; weight: number } | null; previous: { gen: number; untilMs: number } | null; preview: string | null } {
-    const canary = this.#router.canary;
+  get experiments(): ExperimentsView {
+    const step = this.#gate.canaryStep;
     const waiting = this.#gate.waiting ? (this.#router.preview?.id ?? null) : null;
     const kept = this.#previous;
     return {
       waiting,
-      canary: canary ? { gen: canary.gen.id, weight: Math.round(canary.weight * 100) } : null,
+      canary: step ? { gen: step.candidate.id, step: step.step, steps: step.steps, weight: step.weight, actualWeight: actualWeight(step) } : null,
       previous: kept ? { gen: kept.instance.generation.id, untilMs: Math.max(0, kept.until - Date.now()) } : null,
       preview: this.#previewUrl ?? null,
     };

@@ -36,7 +36,7 @@ const pad = (s: string | number, n: number): string => String(s).padEnd(n);
 
 interface Experiments {
   waiting: number | null;
-  canary: { gen: number; weight: number } | null;
+  canary: { gen: number; step: number; steps: number; weight: number; actualWeight: number | null } | null;
   previous: { gen: number; untilMs: number } | null;
   preview: string | null;
 }
@@ -46,7 +46,7 @@ function experimentLines(e: Experiments | undefined): string {
   if (!e) return '';
   const lines = [
     e.waiting !== null ? `gen ${e.waiting} waits for promotion: baton promote, or baton abort${e.preview ? `; try it on ${e.preview}` : ''}` : '',
-    e.canary ? `gen ${e.canary.gen} is a canary taking ${e.canary.weight} % of new requests` : '',
+    e.canary ? `gen ${e.canary.gen} is a canary, step ${e.canary.step}/${e.canary.steps}: set to ${e.canary.weight} % of new requests, got ${e.canary.actualWeight === null ? '— (no request yet)' : `${e.canary.actualWeight} %`}` : '',
     e.previous ? `gen ${e.previous.gen} is kept for a rollback for ${Math.ceil(e.previous.untilMs / 1000)} s more: baton rollback` : '',
   ];
   return lines.filter(Boolean).map((l) => `${l}\n`).join('');

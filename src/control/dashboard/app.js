@@ -281,7 +281,8 @@ function App() {
       </div>
       <span class="spacer"></span>
       <span class="live ${live ? 'on' : ''}">${live ? 'live' : 'reconnecting…'}</span>
-      ${candidate === null ? '' : html`<button class="promote" disabled=${x.waiting === null} onClick=${act('promote')} title="promote gen ${candidate} (p)">Promote gen ${candidate}</button>
+      ${x.canary ? html`<span class="canary-now" title="the share set for this step, and the share of requests gen ${x.canary.gen} really got in it so far">canary step ${x.canary.step}/${x.canary.steps}: set <b>${x.canary.weight} %</b>, got <b>${x.canary.actualWeight === null ? '—' : `${x.canary.actualWeight} %`}</b></span>` : ''}
+      ${candidate === null ? '' : html`<button class="promote" onClick=${act('promote')} title="promote gen ${candidate} now (p)${x.canary ? ', skipping the canary steps left' : ''}">Promote gen ${candidate}</button>
         <button class="abort" onClick=${act('abort')} title="stop gen ${candidate} (a)">Abort</button>`}
       ${x.previous ? html`<button class="rollback" onClick=${act('rollback')} title="switch back to gen ${x.previous.gen} (b)">Rollback to gen ${x.previous.gen} · ${Math.ceil(x.previous.untilMs / 1000)} s</button>` : ''}
       <button class="reload" onClick=${reload}>Reload</button>

@@ -6,7 +6,7 @@ import type { Generation } from '../../proxy/generation.js';
 import type { Router } from '../../proxy/router.js';
 import type { CopyTarget } from '../../proxy/send-copy.js';
 import { PIN_FIELD } from '../../proxy/edge/request-rules.js';
-import { judge, mark, numbers } from './analysis.js';
+import { judge, mark, numbers, type StatsMark } from './analysis.js';
 import { describeDifference, tripsGate } from './compare.js';
 import { Mirror } from './mirror.js';
 import { compareGenerations, pickReplays, type ComparisonReport } from './verify.js';
@@ -27,10 +27,46 @@ export interface PromotionHost {
 /** How the phases ended: promote it, reject it (a gate), roll it back (a failed canary step), or stop because it was superseded, aborted or died. */
 export type PhasesOutcome = { kind: 'promote' } | { kind: 'reject'; reason: string } | { kind: 'rolled-back'; reason: string } | { kind: 'aborted' };
 
+/** A canary step while it runs: its set share, and where both generations' counts stood at its start. */
+export interface CanaryStep {
+  candidate: Generation;
+  serving: Generation;
+  step: number;
+  steps: number;
+  /** The set share, percent. */
+  weight: number;
+  from: { candidate: StatsMark; serving: StatsMark };
+}
+
+/** Where the experiments stand, as `/api/status` gives it under `experiments`. */
+export interface ExperimentsView {
+  /** The candidate waiting for a manual promotion. */
+  waiting: number | null;
+  /** The canary step running: its set share and the share the candidate really got so far (percent; null before any request). */
+  canary: { gen: number; step: number; steps: number; weight: number; actualWeight: number | null } | null;
+  /** The generation kept warm for a rollback, and the ms left. */
+  previous: { gen: number; untilMs: number } | null;
+  /** The --preview port's URL. */
+  preview: string | null;
+}
+
+/** The share of requests the candidate really got in a step so far, percent (one decimal), or null before any. */
+export function actualWeight(s: CanaryStep): number | null {
+  const candidate = s.candidate.stats.requests - s.from.candidate.requests;
+  const total = candidate + s.serving.stats.requests - s.from.serving.requests;
+  return total === 0 ? null : Math.round((candidate / total) * 1000) / 10;
+}
+
 /** A manual promotion decision, waited for; and a canary step that a promotion cuts short. */
 export class ManualGate {
   #decide: ((decision: 'promote' | 'abort') => void) | undefined;
   #skip: (() => void) | undefined;
+  #step: CanaryStep | undefined;
+
+  /** The canary step running now, if any. */
+  get canaryStep(): CanaryStep | undefined {
+    return this.#step;
+  }
 
   /** True while a candidate waits. */
   get waiting(): boolean {
@@ -38,12 +74,14 @@ export class ManualGate {
   }
 
   /** Waits out a canary step: true when a promotion (p, POST /api/promote) cut it short, false when it ran its course or `signal` aborted. */
-  step(ms: number, signal: AbortSignal): Promise<boolean> {
+  step(step: CanaryStep, ms: number, signal: AbortSignal): Promise<boolean> {
+    this.#step = step;
     return new Promise((resolve) => {
       const done = (promoted: boolean): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', aborted);
         this.#skip = undefined;
+        this.#step = undefined;
         resolve(promoted);
       };
       const aborted = (): void => done(false);
@@ -54,12 +92,15 @@ export class ManualGate {
     });
   }
 
-  wait(signal: AbortSignal): Promise<'promote' | 'abort'> {
+  /** Waits for p or a; `keeps` is the last canary step, whose share the candidate keeps meanwhile. */
+  wait(signal: AbortSignal, keeps?: CanaryStep): Promise<'promote' | 'abort'> {
+    this.#step = keeps;
     return new Promise((resolve) => {
       const onAbort = (): void => this.#settle('abort');
       this.#decide = (decision) => {
         signal.removeEventListener('abort', onAbort);
         this.#decide = undefined;
+        this.#step = undefined;
         resolve(decision);
       };
       if (signal.aborted) return onAbort();
@@ -146,26 +187,29 @@ export async function runPhases(host: PromotionHost, candidate: Generation, serv
   }
 
   const thresholds = { success: e.canarySuccess, p99Factor: e.canaryP99Factor, p99FloorMs: e.canaryP99Floor };
+  let last: CanaryStep | undefined;
   for (const [i, weight] of e.canary.entries()) {
     host.router.setCanary(candidate, weight / 100);
     host.emit({ type: 'canary', gen: candidate.id, step: i + 1, steps: e.canary.length, weight });
-    const [fromCandidate, fromServing] = [mark(candidate.stats), mark(serving.stats)];
+    const step: CanaryStep = { candidate, serving, step: i + 1, steps: e.canary.length, weight, from: { candidate: mark(candidate.stats), serving: mark(serving.stats) } };
     // A promotion now skips the rest of the canary (and a manual wait): it was asked for.
-    if (await gate.step(e.canaryInterval, signal)) return { kind: 'promote' };
+    if (await gate.step(step, e.canaryInterval, signal)) return { kind: 'promote' };
     if (signal.aborted) {
       host.router.setCanary(undefined, 0);
       return { kind: 'aborted' };
     }
-    const verdict = judge(numbers(candidate.stats, fromCandidate), numbers(serving.stats, fromServing), thresholds);
+    const verdict = judge(numbers(candidate.stats, step.from.candidate), numbers(serving.stats, step.from.serving), thresholds);
     host.emit({ type: 'analysis', gen: candidate.id, phase: 'canary', step: i + 1, ...verdict });
     if (!verdict.passed) {
       host.router.setCanary(undefined, 0);
       return { kind: 'rolled-back', reason: `canary step ${i + 1} (${weight} %): ${verdict.reason}` };
     }
+    last = step;
   }
 
   if (e.promote === 'manual') {
-    const decision = await gate.wait(signal);
+    // Past its last step, a canary keeps that share while it waits, as a paused Argo rollout keeps its weight.
+    const decision = await gate.wait(signal, last);
     if (decision === 'abort' || signal.aborted) {
       host.router.setCanary(undefined, 0);
       return { kind: 'aborted' };
