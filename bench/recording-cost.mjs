@@ -9,28 +9,15 @@
 // CPU to the proxy), else autocannon.
 //
 //   node bench/recording-cost.mjs [--before /tmp/old/dist/cli/main.js] [--long: 6 rounds of 5 s, else 3 of 3 s] [--rounds N] [--seconds S] [--record <MiB>]
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
 import { startBaton } from './lib/baton.mjs';
-import { cannon } from './lib/cannon.mjs';
+import { load, loadGenerator } from './lib/wrk.mjs';
 import { gatewayEnv } from './lib/gateways.mjs';
 import { start, stop, waitHttp } from './lib/proc.mjs';
 import { cpuMs, peakRssMiB } from './lib/procstat.mjs';
 import { flag, fmt, installed, isLong, mean, printMachine, table, tempDir, writeResults, runIfMain, FIXTURE } from './lib/util.mjs';
-
-/** One round of load: wrk (-c connections, -d seconds) when installed, else autocannon. */
-async function load(url, connections, seconds) {
-  if (installed('wrk')) {
-    const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', url], { encoding: 'utf8' });
-    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
-    const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + Number(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0);
-    return { requests, rps: requests / seconds, errors };
-  }
-  const r = await cannon({ url, connections, seconds });
-  return { requests: r.requests, rps: r.rps, errors: r.errors + r.non2xx };
-}
 
 export async function recordingCost(argv = process.argv) {
   const machine = printMachine();
@@ -53,7 +40,7 @@ export async function recordingCost(argv = process.argv) {
     const port = await getPort({ host: '127.0.0.1' });
     batons[name] = await startBaton(['-p', String(port), '--preset', 'none', ...mode.args, '-w', file], command, { env, cwd: dir, ...(mode.cli ? { cli: mode.cli } : {}) });
   }
-  console.log(`\n## recording cost: ${caddy ? 'Caddy respond' : 'fixture gateway'}, ${o.rounds} rounds of ${o.seconds} s per mode, ${o.connections} connections, load by ${installed('wrk') ? 'wrk' : 'autocannon'}\n`);
+  console.log(`\n## recording cost: ${caddy ? 'Caddy respond' : 'fixture gateway'}, ${o.rounds} rounds of ${o.seconds} s per mode, ${o.connections} connections, load by ${loadGenerator()}\n`);
   for (const name of Object.keys(modes)) await load(`${batons[name].url}/`, o.connections, 1); // warm-up
   const rounds = [];
   const names = Object.keys(modes);
