@@ -18,6 +18,7 @@ import { gatewayEnv } from './lib/gateways.mjs';
 import { start, stop, waitHttp } from './lib/proc.mjs';
 import { cpuMs, peakRssMiB } from './lib/procstat.mjs';
 import { load, loadGenerator } from './lib/wrk.mjs';
+import { nginxConf } from './lib/nginx.mjs';
 import { flag, fmt, installed, isLong, mean, printMachine, table, tempDir, writeResults, runIfMain, FIXTURE } from './lib/util.mjs';
 import { Router } from '../dist/proxy/router.js';
 
@@ -53,30 +54,7 @@ async function startNginx(dir, name, backends) {
   mkdirSync(path.join(root, 'tmp'), { recursive: true });
   const port = await getPort({ host: '127.0.0.1' });
   const file = path.join(root, 'nginx.conf');
-  writeFileSync(
-    file,
-    `daemon off;
-master_process off;
-worker_processes 1;
-user root;
-pid ${root}/nginx.pid;
-error_log ${root}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${root}/tmp/body;
-  proxy_temp_path ${root}/tmp/proxy;
-  fastcgi_temp_path ${root}/tmp/fastcgi;
-  uwsgi_temp_path ${root}/tmp/uwsgi;
-  scgi_temp_path ${root}/tmp/scgi;
-  upstream backend { ${backends.map((p) => `server 127.0.0.1:${p};`).join(' ')} keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-`,
-  );
+  writeFileSync(file, nginxConf({ root, port, backends, master: false }));
   const child = start('nginx', ['-p', root, '-e', path.join(root, 'error.log'), '-c', file]);
   await waitHttp(port, { child });
   return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stop(child, { signal: 'SIGQUIT' }) };

@@ -21,6 +21,18 @@ const BROWSERS = ['/usr/bin/chromium-headless-shell', '/usr/lib/chromium/chromiu
 const executable = BROWSERS.find((file) => existsSync(file));
 if (!executable) console.log(`SKIPPED: the dashboard test needs a Chromium (${BROWSERS.join(', ')}); Debian: apt-get install chromium-headless-shell (.ci/run installs it as root).`);
 
+/** A headless Chromium with one page whose console errors, page errors and failed requests go to `problems`. */
+async function openBrowser(problems: string[]): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({ executablePath: executable, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  return { browser, page };
+}
+
 describe.skipIf(!executable)('the dashboard, in headless Chromium', () => {
   const tmp = tempDir();
   const config = tmp.file('gateway.json');
@@ -38,13 +50,7 @@ describe.skipIf(!executable)('the dashboard, in headless Chromium', () => {
     url = listening.url as string;
     admin = listening.admin as string;
     await baton.serving(1);
-    browser = await chromium.launch({ executablePath: executable, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (err) => problems.push(err.message));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    ({ browser, page } = await openBrowser(problems));
   }, 60_000);
 
   afterAll(async () => {
@@ -122,12 +128,7 @@ describe.skipIf(!executable)('the dashboard steers experiments, in headless Chro
     const listening = await baton.waitFor((e) => e.type === 'listening');
     url = listening.url as string;
     await baton.serving(1);
-    browser = await chromium.launch({ executablePath: executable, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (err) => problems.push(err.message));
+    ({ browser, page } = await openBrowser(problems));
     await page.goto(listening.admin as string);
     await page.locator('.lane[data-gen="1"] .pill.serving').waitFor();
   }, 60_000);
@@ -157,7 +158,9 @@ describe.skipIf(!executable)('the dashboard steers experiments, in headless Chro
 
   it('a canary shows its step with the set and the actual share; Abort stops it, and Promote during a step promotes', async () => {
     // A baton with a canary: the page leaves the old one first, so its polling sees no refused connection.
+    expect(problems).toEqual([]);
     await page.goto('about:blank');
+    problems.length = 0; // leaving cancels the old page's event stream (net::ERR_ABORTED): not a problem of the page
     await baton.kill();
     writeConfig(config, { version: 'v1' });
     baton = BatonProcess.start(['-p', '0', '--debounce', '20', '--admin', '0', '--canary', '50', '--canary-interval', '120000', '-w', config, '--', 'node', FIXTURE, config], { cwd: tmp.dir });

@@ -12,6 +12,7 @@ import getPort from 'get-port';
 import { startBaton } from './baton.mjs';
 import { gatewayEnv } from './gateways.mjs';
 import { start, stop, waitHttp } from './proc.mjs';
+import { nginxConf } from './nginx.mjs';
 import { FIXTURE, installed } from './util.mjs';
 
 /** fs.watch with a short debounce (editors and writeFile fire several events per save). */
@@ -82,36 +83,8 @@ export function reflexStrategy() {
   };
 }
 
-function nginxConf(dir, port, backendPort, version) {
-  return `daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-  client_body_buffer_size 128k;
-  proxy_buffers 16 16k;
-  upstream backend { server 127.0.0.1:${backendPort}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_hide_header X-Version;
-      add_header X-Version "${version}" always;
-    }
-  }
-}
-`;
+function nginxConfFor(dir, port, backendPort, version) {
+  return nginxConf({ root: dir, port, backends: [backendPort], location: `proxy_hide_header X-Version;\nadd_header X-Version "${version}" always;` });
 }
 
 /**
@@ -131,7 +104,7 @@ export function nginxStrategy({ debounce = 10 } = {}) {
       writeFileSync(path.join(dir, 'backend.json'), JSON.stringify({ version: 'backend' }));
       const backend = start('node', [FIXTURE, path.join(dir, 'backend.json')], { env: { ...process.env, PORT: String(backendPort) } });
       await waitHttp(backendPort, { child: backend });
-      this.configFor = (version) => nginxConf(dir, port, backendPort, version);
+      this.configFor = (version) => nginxConfFor(dir, port, backendPort, version);
       writeFileSync(file, this.configFor('v0'));
       const nginxArgs = ['-p', dir, '-e', path.join(dir, 'error.log'), '-c', file];
       const master = start('nginx', nginxArgs);
