@@ -1,17 +1,20 @@
 #!/usr/bin/env node
-// Overhead scenario: the same autocannon load straight to the gateway (its private port),
-// through baton, through baton --no-fast-path (node:http's path), and through two
-// reference proxies: a 20-line Node proxy (bench/lib/minimal-proxy.mjs, the floor for any
-// Node HTTP hop) and a raw TCP pipe (bench/lib/tcp-pipe-proxy.mjs, the floor for any
-// userspace hop), in one run, alternating rounds (direct, baton, http, minimal, pipe,
-// direct, …) so machine drift hits all alike. Reports the throughput ratio, the latency
-// baton adds at a fixed 1,000 req/s, baton's CPU time per proxied request and its peak
-// RSS, and the same for the others.
+// Overhead scenario: the same load straight to the gateway (its private port), through
+// baton, through baton --no-fast-path (node:http's path), and through three reference
+// fronts: nginx (one worker, upstream keepalive: the peer), a 20-line Node proxy
+// (bench/lib/minimal-proxy.mjs, the floor for any Node HTTP hop) and a raw TCP pipe
+// (bench/lib/tcp-pipe-proxy.mjs, the floor for any userspace hop), in one run, alternating
+// rounds (direct, baton, http, nginx, minimal, pipe, direct, …) so machine drift hits all
+// alike. Full-speed rounds are loaded by wrk when it is installed (a C program: it leaves
+// the CPU to the fronts; autocannon's own use of the two cores hides their differences),
+// else autocannon; the fixed-rate rounds (latency at 1,000 req/s) always by autocannon,
+// which keeps every latency. Reports the throughput ratio, the latency baton adds at the
+// fixed rate, the CPU time per proxied request and peak RSS of each front.
 //
 //   node bench/overhead.mjs            3 rounds of 2 s per path and measurement (about 55 s per gateway)
 //   node bench/overhead.mjs --long     5 rounds of 5 s per path and measurement
 //   node bench/overhead.mjs --gateway caddy-static --connections 64 --rate 2000
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
 import { startBaton } from './lib/baton.mjs';
@@ -21,7 +24,9 @@ import { caddyGateway, fixtureGateway, gatewayEnv } from './lib/gateways.mjs';
 import { cpuMs, peakRssMiB } from './lib/procstat.mjs';
 import { chart } from './lib/svg.mjs';
 import { Timeline } from './lib/timeline.mjs';
-import { flag, fmt, isLong, mean, percentile, printMachine, table, tempDir, writeResults, runIfMain } from './lib/util.mjs';
+import { nginxConf } from './lib/nginx.mjs';
+import { load, loadGenerator } from './lib/wrk.mjs';
+import { flag, fmt, installed, isLong, mean, percentile, printMachine, table, tempDir, writeResults, runIfMain } from './lib/util.mjs';
 
 /**
  * The proxies compared with baton: baton itself with --no-fast-path (node:http's path, its
@@ -30,6 +35,7 @@ import { flag, fmt, isLong, mean, percentile, printMachine, table, tempDir, writ
  */
 const REFERENCES = {
   http: { label: 'baton --no-fast-path (node:http path)', mark: 'H' },
+  nginx: { nginx: true, label: 'nginx (one worker, upstream keepalive)', mark: 'N' },
   minimal: { script: 'minimal-proxy.mjs', label: 'minimal Node proxy (lib/minimal-proxy.mjs)', mark: 'M' },
   pipe: { script: 'tcp-pipe-proxy.mjs', label: 'raw TCP pipe (lib/tcp-pipe-proxy.mjs)', mark: 'P' },
 };
@@ -41,15 +47,28 @@ async function rounds({ urls, pids, pairs, seconds, connections, rate, timeline,
   const out = [];
   for (let i = 0; i < pairs; i++) {
     for (const mode of MODES) {
+      if (!urls[mode]) continue; // a front that is not installed
       timeline.mark(`${MARKS[mode]}${label}`);
       const proxyPid = pids[mode === 'direct' ? 'baton' : mode];
       const before = { proxy: cpuMs(proxyPid), gateway: cpuMs(pids.gateway) };
-      const r = await cannon({ url: urls[mode], connections, seconds, rate, timeline });
+      const r = rate === undefined && installed('wrk') ? { ...(await load(urls[mode], connections, seconds)), non2xx: 0, latencies: [] } : await cannon({ url: urls[mode], connections, seconds, rate, timeline });
       const after = { proxy: cpuMs(proxyPid), gateway: cpuMs(pids.gateway) };
       out.push({ mode, pair: i, ...r, proxyCpuMs: after.proxy - before.proxy, gatewayCpuMs: after.gateway - before.gateway });
     }
   }
   return out;
+}
+
+/** nginx in one process in front of the gateway instance baton runs. */
+async function startNginx(dir, targetPort) {
+  const root = path.join(dir, 'nginx');
+  mkdirSync(path.join(root, 'tmp'), { recursive: true });
+  const port = await getPort({ host: '127.0.0.1' });
+  const file = path.join(root, 'nginx.conf');
+  writeFileSync(file, nginxConf({ root, port, backends: [targetPort], master: false }));
+  const child = start('nginx', ['-p', root, '-e', path.join(root, 'error.log'), '-c', file]);
+  await waitHttp(port, { child });
+  return { child, url: `http://127.0.0.1:${port}/`, stop: () => stop(child, { signal: 'SIGQUIT' }) };
 }
 
 /** A reference proxy (bench/lib/<script>) in front of the gateway instance baton runs. */
@@ -75,21 +94,23 @@ async function measure(gateway, o) {
   const slowBaton = await startBaton(['-p', '0', '--no-fast-path', '-w', file], gateway.command(file), { env: gatewayEnv(dir), cwd: dir });
   urls.http = `${slowBaton.url}/`;
   pids.http = slowBaton.pid;
-  for (const [name, { script }] of Object.entries(REFERENCES)) {
-    if (!script) continue;
-    refs[name] = await startReference(script, baton.privatePort);
+  for (const [name, { script, nginx }] of Object.entries(REFERENCES)) {
+    if (nginx && !installed('nginx')) console.log('SKIPPED the nginx front: nginx is not installed (apt-get install nginx)');
+    if (nginx && installed('nginx')) refs[name] = await startNginx(dir, baton.privatePort);
+    else if (script) refs[name] = await startReference(script, baton.privatePort);
+    else continue;
     urls[name] = refs[name].url;
     pids[name] = refs[name].child.pid;
   }
   const timeline = new Timeline();
   // Warm-up (JIT, keep-alive pools) on every path, not recorded.
-  for (const mode of MODES) await cannon({ url: urls[mode], connections: o.connections, seconds: 1 });
+  for (const mode of MODES) if (urls[mode]) await cannon({ url: urls[mode], connections: o.connections, seconds: 1 });
   timeline.t0 = performance.now();
   const max = await rounds({ urls, pids, pairs: o.pairs, seconds: o.seconds, connections: o.connections, timeline, label: '' });
   const fixed = await rounds({ urls, pids, pairs: o.ratePairs, seconds: o.rateSeconds, connections: 10, rate: o.rate, timeline, label: '@rate' });
   const peakRss = peakRssMiB(baton.pid);
-  const refPeakRss = Object.fromEntries(Object.keys(REFERENCES).map((name) => [name, peakRssMiB(pids[name])]));
-  for (const ref of Object.values(refs)) await stop(ref.child);
+  const refPeakRss = Object.fromEntries(Object.keys(REFERENCES).filter((name) => pids[name]).map((name) => [name, peakRssMiB(pids[name])]));
+  for (const ref of Object.values(refs)) await (ref.stop ? ref.stop() : stop(ref.child));
   await slowBaton.stop();
   await baton.stop();
   await gateway.cleanup();
@@ -101,7 +122,7 @@ async function measure(gateway, o) {
   const pairDiff = (p) => by(fixed, 'baton').map((b, i) => percentile(b.latencies, p) - percentile(by(fixed, 'direct')[i].latencies, p));
   const strip = (list) => list.map(({ latencies, ...r }) => r);
   /** The same figures for each reference proxy, from the same rounds. */
-  const references = Object.entries(REFERENCES).map(([name, { label }]) => {
+  const references = Object.entries(REFERENCES).filter(([name]) => urls[name]).map(([name, { label }]) => {
     const list = ratiosOf(name);
     return {
       name,
@@ -153,7 +174,7 @@ export async function overheadScenario(argv = process.argv) {
     ratePairs: long ? 5 : 2,
     rateSeconds: long ? 5 : 2,
   };
-  console.log(`\n## overhead: ${o.pairs} × (${MODES.join(', ')}) rounds of ${o.seconds} s at full speed (${o.connections} connections), ${o.ratePairs} × ${o.rateSeconds} s at ${o.rate} req/s (10 connections), GET /\n`);
+  console.log(`\n## overhead: ${o.pairs} × (${MODES.join(', ')}) rounds of ${o.seconds} s at full speed (${o.connections} connections, load by ${loadGenerator()}), ${o.ratePairs} × ${o.rateSeconds} s at ${o.rate} req/s (10 connections, autocannon), GET /\n`);
   const only = flag('gateway', undefined, argv);
   const results = [];
   for (const gateway of [fixtureGateway(), caddyGateway({ backend: 'caddy' })]) {
@@ -189,12 +210,12 @@ export async function overheadScenario(argv = process.argv) {
     ]),
   );
   console.log(
-    `\n${md}\n\nThe same rounds through baton --no-fast-path (node:http's path), bench/lib/minimal-proxy.mjs (20 lines of node:http, no baton features: the floor for one Node HTTP hop here) and bench/lib/tcp-pipe-proxy.mjs (bytes piped, no HTTP parsing: the floor for any userspace hop):\n\n${reference}\n`,
+    `\n${md}\n\nThe same rounds through baton --no-fast-path (node:http's path), nginx (one worker, upstream keepalive), bench/lib/minimal-proxy.mjs (20 lines of node:http, no baton features: the floor for one Node HTTP hop here) and bench/lib/tcp-pipe-proxy.mjs (bytes piped, no HTTP parsing: the floor for any userspace hop):\n\n${reference}\n`,
   );
   const svg = chart(
     'overhead: alternating rounds, direct vs through baton',
     results.map((r) => ({ title: `${r.gateway}: baton/direct ${fmt(r.ratio * 100, 1)} %, +${fmt(r.addedP99Ms, 3)} ms p99 @${o.rate}/s`, timeline: r.timeline })),
-    `blue: answers/s (left axis) · red: failed per 100 ms (right axis) · dashed: round starts: D direct, B baton, H baton --no-fast-path, M minimal Node proxy, P raw TCP pipe; @rate = fixed ${o.rate} req/s`,
+    `blue: answers/s (left axis) · red: failed per 100 ms (right axis) · dashed: round starts: D direct, B baton, H baton --no-fast-path, N nginx, M minimal Node proxy, P raw TCP pipe; @rate = fixed ${o.rate} req/s`,
   );
   writeResults('overhead', { scenario: 'overhead', machine, options: o, results, table: md, reference }, svg);
   return { results, md, reference };

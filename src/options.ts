@@ -222,7 +222,7 @@ export const DEFAULTS = {
   readyTimeout: 30_000,
   drainTimeout: 30_000,
   stopTimeout: 5_000,
-  debounce: 100,
+  debounce: 50,
   record: 2,
   recordBody: 16,
   keepPrevious: 30_000,

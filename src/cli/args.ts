@@ -205,7 +205,7 @@ const NUMERIC_FLAGS: Record<string, [flag: string, example: string]> = {
   readyTimeout: ['--ready-timeout', '30000'],
   drainTimeout: ['--drain-timeout', '30000'],
   stopTimeout: ['--stop-timeout', '5000'],
-  debounce: ['--debounce', '100'],
+  debounce: ['--debounce', '50'],
   record: ['--record', '8'],
   recordBody: ['--record-body', '16'],
   preview: ['--preview', '8079'],
