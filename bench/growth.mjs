@@ -170,7 +170,7 @@ export async function growth(argv = process.argv) {
       const upFronts = { direct: { port: up.privatePort }, baton: { port: up.port, pid: up.pid }, ...Object.fromEntries(Object.entries(upPeers).map(([k, v]) => [k, { port: v.port, pid: v.pid }])) };
       for (const [label, size] of SIZES) {
         const targets = Object.fromEntries(Object.entries(upFronts).map(([k, v]) => [k, { url: urlOf(v.port, '/up'), pid: v.pid }]));
-        for (const r of alternate(targets, o, { size, upload: size })) rows.push({ kind: 'upload', label, ...r });
+        for (const r of alternate(targets, o, { size, upload: size, dir })) rows.push({ kind: 'upload', label, ...r });
       }
       const peakUp = peakRssMiB(up.pid);
       for (const p of Object.values(upPeers)) await p.stop();

@@ -5,6 +5,7 @@ import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
 import { sleep, writeConfig, writeText } from './helpers/files.js';
 import { getJson, request } from './helpers/http.js';
 import { DATA_PATHS, startFixture, useHarness } from './helpers/harness.js';
+import { converse, parseResponses } from './helpers/raw-http.js';
 
 const h = useHarness();
 
@@ -18,6 +19,19 @@ async function started(configValue: Record<string, unknown>, extra: string[] = [
 
 describe.each(DATA_PATHS)('proxying, on the %s', (_path, pathFlags) => {
   const start = (configValue: Record<string, unknown>, extra: string[] = []): ReturnType<typeof started> => started(configValue, [...pathFlags, ...extra]);
+
+  it('a gateway that answers before the body is all sent: the rest is dropped and the connection serves the next request', async () => {
+    const { url } = await start({ version: 'v1', routes: { '/up': { status: 401, body: 'no' } } });
+    await h.baton!.serving(1);
+    const length = 256 * 1024;
+    const sent = 2000;
+    // The head and a little of the body, then (after the 401 is out) the rest, with a second request right behind it.
+    const received = await converse(Number(new URL(url).port), [`POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(sent)}`, 'x'.repeat(length - sent) + 'GET /after HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'], { pauseMs: 300, resetIsClose: true });
+    const answers = parseResponses(received);
+    expect(answers.map((a) => a.status), received.slice(0, 600)).toEqual([401, 200]);
+    expect(answers[0]!.headers.connection).toBe('keep-alive');
+    expect(JSON.parse(answers[1]!.body).path).toBe('/after');
+  });
 
   it('adds X-Forwarded headers', async () => {
     const { url } = await start({ version: 'v1' });

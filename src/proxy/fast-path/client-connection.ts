@@ -75,6 +75,8 @@ export class FastConnection implements Exchange, UpstreamUser {
   #req: RequestHead | undefined;
   /** Request body bytes still to come from the client. */
   #bodyLeft = 0;
+  /** Body bytes of a request already answered (the gateway answered before reading it all), read and dropped. */
+  #discardLeft = 0;
   /** Body bytes that came with the head, sent once an upstream connection is ready. */
   #firstBody: Buffer | undefined;
   #retries: Retries | undefined;
@@ -157,6 +159,13 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#done) return;
+    if (this.#discardLeft > 0) {
+      const n = Math.min(this.#discardLeft, chunk.length);
+      this.#discardLeft -= n;
+      this.#idleSince = performance.now(); // a client that stops sending it is closed by the idle sweep
+      if (n === chunk.length) return;
+      chunk = chunk.subarray(n);
+    }
     if (this.#req && this.#bodyLeft > 0) {
       const n = Math.min(this.#bodyLeft, chunk.length);
       this.#bodyLeft -= n;
@@ -479,6 +488,13 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /** The exchange is over: take the next request, or end the connection. */
   #finish(): void {
+    if (this.#bodyLeft > 0 && this.#keepAlive && !this.#host.closing) {
+      // Answered before its body was all sent (a 401 or 413 before reading it, or a gateway
+      // that never reads it): the rest is read and dropped, as the gateway would have done,
+      // so the connection the client was told to keep stays usable.
+      this.#discardLeft = this.#bodyLeft;
+      this.#bodyLeft = 0;
+    }
     const keep = this.#keepAlive && this.#bodyLeft === 0 && !this.#host.closing;
     this.#req = undefined;
     this.#res = undefined;

@@ -120,6 +120,15 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
     const trace = options.trace;
     if (trace) upstream.on('data', (chunk: Buffer) => trace.bodyOut(chunk));
     upstream.pipe(res);
+    // Answered before the client sent its whole body (a 401 or 413 before reading it, or a
+    // gateway that never reads it): the rest is read and dropped here, as the gateway would
+    // have done, so the client connection stays usable; the upstream one cannot be reused.
+    upstream.once('end', () => {
+      if (req.readableEnded) return;
+      req.unpipe(upstreamReq);
+      req.resume();
+      upstreamReq.destroy();
+    });
   });
   // The client went away before its response finished: stop the upstream request.
   res.on('close', () => {
