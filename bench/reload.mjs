@@ -141,7 +141,7 @@ export async function reloadScenario(argv = process.argv) {
     // Unloaded: one client polling every 2 ms, so save-to-serve shows baton's own latency
     // rather than the gateway starting slower on a CPU shared with the load.
     // The default debounce (100 ms, early start), a shorter one, and one too short for early start.
-    for (const strategy of [batonStrategy(), batonStrategy({ debounce: 50 }), batonStrategy({ debounce: 10 })]) {
+    for (const strategy of [batonStrategy(), batonStrategy({ debounce: 100 }), batonStrategy({ debounce: 10 })]) {
       console.log(`running ${strategy.name} on ${gateway.label}, unloaded…`);
       const run = await runOne(gateway, strategy, { ...o, clients: 1, slowClients: 0, pauseMs: 2, gapMs: 300, warmMs: 300 });
       idle.push({ ...run, strategy: `${run.strategy} (unloaded)` });

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compare } from '../dist/tools/compare.js';
 import { canaryCost } from './canary-cost.mjs';
+import { growth } from './growth.mjs';
 import { overheadScenario } from './overhead.mjs';
 import { recordingCost } from './recording-cost.mjs';
 import { recordingMicro } from './recording-micro.mjs';
@@ -40,7 +41,7 @@ function compareScenario(argv) {
   return compare({ a: path.join(dir, 'a.json'), b: path.join(dir, 'b.json'), command: ['node', FIXTURE, '{config}'], ...timing }, io);
 }
 
-const SCENARIOS = { overhead: overheadScenario, reload: reloadScenario, compare: compareScenario, recording: async (argv) => { await recordingMicro(argv); await recordingCost(argv); }, canary: canaryCost };
+const SCENARIOS = { overhead: overheadScenario, reload: reloadScenario, compare: compareScenario, recording: async (argv) => { await recordingMicro(argv); await recordingCost(argv); }, canary: canaryCost, growth };
 
 async function main() {
   const argv = process.argv;
