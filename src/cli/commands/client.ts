@@ -5,7 +5,7 @@ import { parseSubcommand, positiveInteger } from './common.js';
 
 type Client = 'status' | 'reload' | 'requests' | 'promote' | 'abort' | 'rollback';
 
-/** The experiments' decisions: the route each posts to, the key it stands for, what it prints done. */
+/** The experiments' decisions (each posts to /api/<name>): its help line, and what it prints when done. */
 const DECISIONS = {
   promote: { help: 'Promote the candidate waiting (--promote manual) or in a canary step, as the p key.', done: 'promotion requested' },
   abort: { help: 'Stop the candidate waiting or in a canary; the serving generation keeps everything (the a key).', done: 'abort requested' },
