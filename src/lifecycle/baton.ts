@@ -421,6 +421,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       const sidePorts = await this.#privateSidePorts(port);
       // A preset's rewritten copy of the config, with this instance's side ports in it.
       const config = this.#rendered?.write(gen, sidePorts);
+      // The candidate is spawned first: its boot is what a save waits for, and a spawn costs ms.
+      const candidate = this.#spawn(gen, port, sidePorts, config);
+      // What the files are, and what changed since the generation before (once, not per port retry).
+      files ??= this.#history.record(gen, this.#watcher.files());
+      this.#emit({ type: 'starting', gen, port, pid: candidate.pid, reason, ...(files.changes.length > 0 ? { changes: files.changes } : {}), ...(files.endpoints ? { endpoints: files.endpoints } : {}) });
       if (attempt === 1 && this.options.check !== undefined) {
         // The check runs while the candidate boots; promotion needs both. A failing check stops
         // the candidate at once, and the rejection gives the check's output.
@@ -429,10 +434,6 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
         // (A check that throws fails the transition where it is awaited, below.)
         checking.then((result) => result.ok || checkFailed.abort(), () => checkFailed.abort());
       }
-      const candidate = this.#spawn(gen, port, sidePorts, config);
-      // What the files are, and what changed since the generation before (once, not per port retry).
-      files ??= this.#history.record(gen, this.#watcher.files());
-      this.#emit({ type: 'starting', gen, port, pid: candidate.pid, reason, ...(files.changes.length > 0 ? { changes: files.changes } : {}), ...(files.endpoints ? { endpoints: files.endpoints } : {}) });
       let outcome = await this.#awaitReady(candidate, abort.signal, checkFailed.signal);
       const checked = await checking;
       if (abort.signal.aborted) outcome = { kind: 'aborted' };
@@ -539,19 +540,24 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
         lastProbe = why;
         lastKind = kind;
       };
+      // A line from the gateway (often "listening on …") sends the next probe at once.
+      const nudge = (wake: () => void): (() => void) => {
+        candidate.on('line', wake);
+        return () => candidate.off('line', wake);
+      };
       try {
-        await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure, ...(tls ? { tls: this.#upstreamTls } : {}) });
+        await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure, nudge, ...(tls ? { tls: this.#upstreamTls } : {}) });
       } catch (err) {
         if (!(err instanceof SpeaksTlsError) || tls) throw err;
         // It listens in TLS: talk TLS to it from now on, this generation and the ones after.
         tls = true;
-        await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure, tls: this.#upstreamTls });
+        await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure, nudge, tls: this.#upstreamTls });
       }
       // Side ports are promoted with the main one, so each must be taken before the switch.
       for (const [name, port] of Object.entries(candidate.sidePorts)) {
         lastProbe = `side port ${name} (:${port}) accepts no connection`;
         lastKind = 'side';
-        await waitListening(port, stop.signal);
+        await waitListening(port, stop.signal, nudge);
       }
       if (candidate.alive && !superseded.aborted) return { kind: 'ready', ms: Date.now() - started, tls };
     } catch (err) {

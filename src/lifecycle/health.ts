@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { lazy } from '../lazy-builtins.js';
 import net from 'node:net';
-import pRetry, { AbortError } from 'p-retry';
+import { AbortError } from 'p-retry';
 import { tlsConnectOptions, type UpstreamTls } from '../proxy/upstream-tls.js';
 
 export interface HealthProbe {
@@ -14,7 +14,12 @@ export interface HealthProbe {
   onFailure?: (reason: string, kind: ProbeFailure) => void;
   /** Probe in TLS (the instance listens in TLS on its private port): SNI and Host `localhost`. */
   tls?: UpstreamTls;
+  /** Subscribes to a hint that readiness may have changed (the gateway printed a line): the next probe goes at once. Returns the unsubscribe. */
+  nudge?: Nudge;
 }
+
+/** Calls `wake` whenever something suggests probing now; returns a function that stops it. */
+export type Nudge = (wake: () => void) => () => void;
 
 /** How a probe failed: nothing listened, it answered 500 or more, or something else (a timeout, a reset). */
 export type ProbeFailure = 'refused' | 'answered' | 'other';
@@ -50,23 +55,55 @@ const TLS_RECORD = new Set([0x15, 0x16]);
 /**
  * When probes come: 2 ms after the first, the gap growing by 5 % each time, so the gaps stay
  * under 7 ms for the first 100 ms (where most gateways become ready) and reach the 25 ms
- * cap after about half a second. With early start a gateway's readiness, not the debounce,
- * decides when a save is served, so this lag is paid in full on every save (bench/
- * measured 110 ms lost to a 250 ms cap, and a median of ~10 ms to the old 10–25 ms gaps);
- * a refused loopback connect every 2 ms costs nothing worth saving.
+ * cap after about half a second; and at once whenever the gateway prints a line (`nudge`):
+ * gateways say when they listen, and one that boots for 300 ms would otherwise wait out a
+ * 25 ms gap. With early start a gateway's readiness, not the debounce, decides when a save
+ * is served, so this lag is paid in full on every save (bench/ measured 110 ms lost to a
+ * 250 ms cap, and 10–20 ms to 10–25 ms gaps); a refused loopback connect every 2 ms costs
+ * nothing worth saving.
  */
-const PROBE_SCHEDULE = { retries: Number.POSITIVE_INFINITY, minTimeout: 2, factor: 1.05, maxTimeout: 25, randomize: false } as const;
+const FIRST_GAP_MS = 2;
+const GAP_GROWTH = 1.05;
+const MAX_GAP_MS = 25;
 
-/** Polls until the instance answers below 500 (PROBE_SCHEDULE). An instance that answers in TLS rejects with SpeaksTlsError. */
+/**
+ * Runs `attempt` until it resolves, on the schedule above. A rejection with p-retry's
+ * AbortError stops at once with the error it wraps; `signal` stops with its reason.
+ */
+async function poll(attempt: () => Promise<void>, signal: AbortSignal, onFailure?: (err: Error) => void, nudge?: Nudge): Promise<void> {
+  let gap = FIRST_GAP_MS;
+  for (;;) {
+    if (signal.aborted) throw signal.reason ?? new Error('aborted');
+    try {
+      return await attempt();
+    } catch (err) {
+      if (err instanceof AbortError) throw err.originalError;
+      // A probe cut short by the abort says nothing about the gateway: keep the last real answer.
+      if (!signal.aborted) onFailure?.(err as Error);
+    }
+    await new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', wake);
+        unsubscribe?.();
+        resolve();
+      };
+      const timer = setTimeout(wake, gap);
+      const unsubscribe = nudge?.(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
+    gap = Math.min(MAX_GAP_MS, gap * GAP_GROWTH);
+  }
+}
+
+/** Polls until the instance answers below 500. An instance that answers in TLS rejects with SpeaksTlsError. */
 export async function waitHealthy(probe: HealthProbe): Promise<void> {
-  await pRetry(() => probeOnce(probe.port, probe.path, probe.signal, probe.tls), {
-    ...PROBE_SCHEDULE,
-    signal: probe.signal,
-    // A probe cut short by the abort says nothing about the gateway: keep the last real answer.
-    onFailedAttempt: ({ error }) => {
-      if (!probe.signal.aborted) probe.onFailure?.(error.message, (error as ProbeError).kind ?? 'other');
-    },
-  });
+  await poll(
+    () => probeOnce(probe.port, probe.path, probe.signal, probe.tls),
+    probe.signal,
+    (error) => probe.onFailure?.(error.message, (error as ProbeError).kind ?? 'other'),
+    probe.nudge,
+  );
 }
 
 type ProbeError = Error & { kind?: ProbeFailure };
@@ -116,8 +153,8 @@ export function probeOnce(port: number, path: string, signal: AbortSignal, tls?:
  * know its protocol, so a connection is all it asks), on the same schedule as
  * `waitHealthy`.
  */
-export async function waitListening(port: number, signal: AbortSignal): Promise<void> {
-  await pRetry(
+export async function waitListening(port: number, signal: AbortSignal, nudge?: Nudge): Promise<void> {
+  await poll(
     () =>
       new Promise<void>((resolve, reject) => {
         const socket = net.connect({ host: '127.0.0.1', port, signal });
@@ -127,7 +164,9 @@ export async function waitListening(port: number, signal: AbortSignal): Promise<
         });
         socket.once('error', reject);
       }),
-    { ...PROBE_SCHEDULE, signal },
+    signal,
+    undefined,
+    nudge,
   );
 }
 
