@@ -10,15 +10,14 @@
 // canary: the router's own cost, which the whole-path rounds cannot resolve.
 //
 //   node bench/canary-cost.mjs [--long: 6 rounds of 5 s, else 3 of 3 s] [--rounds N] [--seconds S] [--connections C]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
 import { startBaton } from './lib/baton.mjs';
 import { gatewayEnv } from './lib/gateways.mjs';
-import { start, stop, waitHttp } from './lib/proc.mjs';
 import { cpuMs, peakRssMiB } from './lib/procstat.mjs';
 import { load, loadGenerator } from './lib/wrk.mjs';
-import { nginxConf } from './lib/nginx.mjs';
+import { startNginx } from './lib/nginx.mjs';
 import { flag, fmt, installed, isLong, mean, printMachine, table, tempDir, writeResults, runIfMain, FIXTURE } from './lib/util.mjs';
 import { Router } from '../dist/proxy/router.js';
 
@@ -46,18 +45,6 @@ function routeAlone(calls) {
 /** The gateway's config for one version: Caddy's fixed answer, or the fixture's config. */
 function gatewayConfig(caddy, version) {
   return caddy ? `{\n\tadmin off\n\tauto_https off\n}\n:{$PORT} {\n\trespond \`${JSON.stringify({ version, padding: 'x'.repeat(200) })}\` 200\n}\n` : `${JSON.stringify({ version })}\n`;
-}
-
-/** nginx in one process (no master), proxying to `backends` round-robin over kept-alive connections. */
-async function startNginx(dir, name, backends) {
-  const root = path.join(dir, name);
-  mkdirSync(path.join(root, 'tmp'), { recursive: true });
-  const port = await getPort({ host: '127.0.0.1' });
-  const file = path.join(root, 'nginx.conf');
-  writeFileSync(file, nginxConf({ root, port, backends, master: false }));
-  const child = start('nginx', ['-p', root, '-e', path.join(root, 'error.log'), '-c', file]);
-  await waitHttp(port, { child });
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stop(child, { signal: 'SIGQUIT' }) };
 }
 
 /** The share of `n` sequential requests whose body names `version`, percent. */

@@ -18,7 +18,7 @@ import path from 'node:path';
 import getPort from 'get-port';
 import { startBaton } from './lib/baton.mjs';
 import { gatewayEnv } from './lib/gateways.mjs';
-import { nginxConf } from './lib/nginx.mjs';
+import { startNginx } from './lib/nginx.mjs';
 import { start, stop, waitHttp } from './lib/proc.mjs';
 import { cpuMs, peakRssMiB, rssMiB } from './lib/procstat.mjs';
 import { flag, fmt, installed, isLong, mean, printMachine, sleep, table, tempDir, writeResults, runIfMain, FIXTURE } from './lib/util.mjs';
@@ -33,14 +33,7 @@ const SIZES = [
 async function startPeers(dir, name, targetPort) {
   const peers = {};
   if (installed('nginx')) {
-    const root = path.join(dir, `nginx-${name}`);
-    mkdirSync(path.join(root, 'tmp'), { recursive: true });
-    const port = await getPort({ host: '127.0.0.1' });
-    const file = path.join(root, 'nginx.conf');
-    writeFileSync(file, nginxConf({ root, port, backends: [targetPort], master: false }).replace('client_body_buffer_size 128k;', 'client_body_buffer_size 128k;\n  client_max_body_size 0;'));
-    const child = start('nginx', ['-p', root, '-e', path.join(root, 'error.log'), '-c', file]);
-    await waitHttp(port, { child });
-    peers.nginx = { port, pid: child.pid, stop: () => stop(child, { signal: 'SIGQUIT' }) };
+    peers.nginx = await startNginx(dir, `nginx-${name}`, [targetPort], { http: 'client_max_body_size 0;' });
   } else console.log('SKIPPED the nginx rows: nginx is not installed (apt-get install nginx)');
   const port = await getPort({ host: '127.0.0.1' });
   const child = start(process.execPath, [new URL('./lib/tcp-pipe-proxy.mjs', import.meta.url).pathname], { env: { ...process.env, PORT: String(port), TARGET: String(targetPort) } });

@@ -14,7 +14,7 @@
 //   node bench/overhead.mjs            3 rounds of 2 s per path and measurement (about 55 s per gateway)
 //   node bench/overhead.mjs --long     5 rounds of 5 s per path and measurement
 //   node bench/overhead.mjs --gateway caddy-static --connections 64 --rate 2000
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import getPort from 'get-port';
 import { startBaton } from './lib/baton.mjs';
@@ -24,7 +24,7 @@ import { caddyGateway, fixtureGateway, gatewayEnv } from './lib/gateways.mjs';
 import { cpuMs, peakRssMiB } from './lib/procstat.mjs';
 import { chart } from './lib/svg.mjs';
 import { Timeline } from './lib/timeline.mjs';
-import { nginxConf } from './lib/nginx.mjs';
+import { startNginx } from './lib/nginx.mjs';
 import { load, loadGenerator } from './lib/wrk.mjs';
 import { flag, fmt, installed, isLong, mean, percentile, printMachine, table, tempDir, writeResults, runIfMain } from './lib/util.mjs';
 
@@ -59,18 +59,6 @@ async function rounds({ urls, pids, pairs, seconds, connections, rate, timeline,
   return out;
 }
 
-/** nginx in one process in front of the gateway instance baton runs. */
-async function startNginx(dir, targetPort) {
-  const root = path.join(dir, 'nginx');
-  mkdirSync(path.join(root, 'tmp'), { recursive: true });
-  const port = await getPort({ host: '127.0.0.1' });
-  const file = path.join(root, 'nginx.conf');
-  writeFileSync(file, nginxConf({ root, port, backends: [targetPort], master: false }));
-  const child = start('nginx', ['-p', root, '-e', path.join(root, 'error.log'), '-c', file]);
-  await waitHttp(port, { child });
-  return { child, url: `http://127.0.0.1:${port}/`, stop: () => stop(child, { signal: 'SIGQUIT' }) };
-}
-
 /** A reference proxy (bench/lib/<script>) in front of the gateway instance baton runs. */
 async function startReference(script, targetPort) {
   const port = await getPort({ host: '127.0.0.1' });
@@ -96,10 +84,10 @@ async function measure(gateway, o) {
   pids.http = slowBaton.pid;
   for (const [name, { script, nginx }] of Object.entries(REFERENCES)) {
     if (nginx && !installed('nginx')) console.log('SKIPPED the nginx front: nginx is not installed (apt-get install nginx)');
-    if (nginx && installed('nginx')) refs[name] = await startNginx(dir, baton.privatePort);
+    if (nginx && installed('nginx')) refs[name] = await startNginx(dir, 'nginx', [baton.privatePort]);
     else if (script) refs[name] = await startReference(script, baton.privatePort);
     else continue;
-    urls[name] = refs[name].url;
+    urls[name] = refs[name].url.endsWith('/') ? refs[name].url : `${refs[name].url}/`;
     pids[name] = refs[name].child.pid;
   }
   const timeline = new Timeline();

@@ -1,4 +1,8 @@
-// nginx as a peer in the bench: its config, written by one function for every scenario.
+// nginx as a peer in the bench: its config, written by one function for every scenario, and a one-process nginx to start.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import getPort from 'get-port';
+import { start, stop, waitHttp } from './proc.mjs';
 
 /**
  * An nginx.conf for one worker under `root` (pid, logs and temp folders there) listening on
@@ -34,4 +38,20 @@ http {
   }
 }
 `;
+}
+
+/**
+ * nginx in one process (no master) under `dir`/`name`, proxying to `backends` on loopback.
+ * `http`: more lines for the http block (e.g. `client_max_body_size 0;`).
+ */
+export async function startNginx(dir, name, backends, { http = '' } = {}) {
+  const root = path.join(dir, name);
+  mkdirSync(path.join(root, 'tmp'), { recursive: true });
+  const port = await getPort({ host: '127.0.0.1' });
+  const file = path.join(root, 'nginx.conf');
+  const conf = nginxConf({ root, port, backends, master: false });
+  writeFileSync(file, http ? conf.replace('  access_log off;', `  access_log off;\n  ${http}`) : conf);
+  const child = start('nginx', ['-p', root, '-e', path.join(root, 'error.log'), '-c', file]);
+  await waitHttp(port, { child });
+  return { child, port, pid: child.pid, url: `http://127.0.0.1:${port}`, stop: () => stop(child, { signal: 'SIGQUIT' }) };
 }
