@@ -78,7 +78,7 @@ export type BatonEvent =
     }
   | { type: 'rejected'; gen: number; reason: string; output: string[]; serving: number | undefined }
   | { type: 'abandoned'; gen: number }
-  /** `keptMs`: it stays alive this long after its drain for a rollback (--keep-previous), when it does. */
+  /** `keptMs`: it stays alive this long from its replacement's promotion, for a rollback (--keep-previous), when it does. */
   | { type: 'draining'; gen: number; inflight: number; keptMs?: number }
   | {
       type: 'stopped';

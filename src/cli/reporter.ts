@@ -131,7 +131,7 @@ export function formatEvent(event: BatonEvent, cwd: string): string | undefined 
       return `baton  gen ${event.gen} stopped after ${event.ms} ms${served}${drain}${forced}`;
     }
     case 'preview':
-      return `baton  gen ${event.gen} is healthy and waits${event.url ? ` — try it on ${event.url}` : ''}, or with ${event.header} on any port`;
+      return `baton  gen ${event.gen} is healthy and reachable before its promotion${event.url ? ` — try it on ${event.url}` : ''}, or with ${event.header} on any port`;
     case 'verified': {
       const what = event.source === 'mirror' ? 'mirrored' : 'replayed';
       const verdict = event.passed === false ? ' — rejected by --verify gate' : event.passed === true ? ' — passes --verify gate' : '';

@@ -5,7 +5,7 @@ import getPort from 'get-port';
 import { runCheck, type CheckResult } from './check.js';
 import { RenderedConfigs } from './rendered-configs.js';
 import { judge, mark, numbers, type StatsMark } from './experiments/analysis.js';
-import { actualWeight, hasPhases, ManualGate, runPhases, type ExperimentsView, type PromotionHost } from './experiments/promotion.js';
+import { actualWeight, hasPhases, ManualGate, runPhases, type ExperimentsView, type PhasesOutcome, type PromotionHost } from './experiments/promotion.js';
 import { checkProgram, requireProgram } from './command.js';
 import { BatonError } from '../errors.js';
 import type { BatonEvent, ReloadReason, ServedTotals } from '../events.js';
@@ -88,6 +88,10 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #previous: { instance: Instance; until: number; timer: NodeJS.Timeout; guard: NodeJS.Timeout | undefined; promotedMark: StatsMark } | undefined;
   /** Why the last rollback window ended, for a rollback asked too late. */
   #released: { gen: number; why: 'passed' | 'newer' | 'exited' | 'shutdown'; at: number } | undefined;
+  /** The serving generation that crashed last, while nothing replaced it (a rollback names it). */
+  #crashedGen: number | undefined;
+  /** A healthy candidate is in its experiment phases (verify, mirror, canary, a manual wait). */
+  #inPhases = false;
   /** A candidate waiting for a manual promotion (--promote manual). */
   readonly #gate = new ManualGate();
   /** The preview port (--preview), when there is one. */
@@ -317,7 +321,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   rollback(reason = 'asked for'): string | undefined {
     const kept = this.#previous;
     const current = this.#serving;
-    if (!kept || !current || !kept.instance.process.alive) {
+    if (!kept || !kept.instance.process.alive) {
       const last = this.#released;
       if (!last) return `nothing to roll back to: ${this.options.experiments.keepPrevious === 0 ? '--keep-previous is 0, so no previous generation is kept' : 'no generation was promoted over another yet'}`;
       const why = { passed: `--keep-previous (${this.options.experiments.keepPrevious} ms) passed`, newer: 'a newer generation started', exited: 'it exited', shutdown: 'baton is shutting down' }[last.why];
@@ -328,9 +332,10 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#previous = undefined;
     this.#serving = kept.instance;
     kept.instance.servingSince = Date.now();
+    clearTimeout(this.#restartTimer); // the serving one crashed: the kept one replaces it, no restart
     this.#router.promote(kept.instance.generation);
-    this.#emit({ type: 'rolled-back', gen: current.generation.id, reason, serving: kept.instance.generation.id });
-    void this.#retire(current);
+    this.#emit({ type: 'rolled-back', gen: current?.generation.id ?? this.#crashedGen ?? kept.instance.generation.id, reason, serving: kept.instance.generation.id });
+    if (current) void this.#retire(current);
     return undefined;
   }
 
@@ -478,7 +483,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
    * can be served; a file named with --watch is only warned about.
    */
   #noticeStorms(files: readonly string[]): void {
-    for (const file of this.#storms.changed(files, Date.now(), this.#transitions !== undefined)) {
+    // A healthy candidate in its experiment phases is not "starting": saves then are a person's edits.
+    for (const file of this.#storms.changed(files, Date.now(), this.#transitions !== undefined && !this.#inPhases)) {
       const shown = path.relative(this.options.cwd, file) || file;
       const what = `${shown} changed ${STORM_CHANGES} times in ${STORM_WINDOW_MS / 1000} s, each time while a new generation was starting`;
       if (this.options.watch.includes(file)) {
@@ -619,14 +625,31 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const generation = this.#generationOf(process, tls);
     const serving = this.#serving;
     if (!serving || !hasPhases(this.options.experiments)) return this.#promote(process, ms, generation);
-    // The phases stop when a newer save, an abort or shutdown supersedes it, or when it dies.
+    // The phases stop when a newer save, an abort or shutdown supersedes it, when it dies,
+    // or when the generation it is compared with crashes.
     const stop = new AbortController();
     const onStop = (): void => stop.abort();
     superseded.addEventListener('abort', onStop, { once: true });
     void process.exited.then(onStop);
-    const outcome = await runPhases(this.#promotionHost(), generation, serving.generation, this.#gate, stop.signal);
-    superseded.removeEventListener('abort', onStop);
+    void serving.process.exited.then(onStop);
+    let outcome: PhasesOutcome;
+    this.#inPhases = true;
+    try {
+      outcome = await runPhases(this.#promotionHost(), generation, serving.generation, this.#gate, stop.signal);
+    } catch (err) {
+      this.#router.forget(generation); // nothing of it stays reachable (preview, pin, canary share)
+      throw err;
+    } finally {
+      this.#inPhases = false;
+      superseded.removeEventListener('abort', onStop);
+    }
     if (outcome.kind === 'promote' && process.alive && !superseded.aborted && this.#serving === serving) return this.#promote(process, ms, generation);
+    // The serving generation crashed during the phases: the healthy candidate replaces it at
+    // once, as a running transition replaces a crashed instance (the restart is not needed).
+    if (this.#serving === undefined && !this.#closing && process.alive && !superseded.aborted) {
+      clearTimeout(this.#restartTimer);
+      return this.#promote(process, ms, generation);
+    }
     this.#router.forget(generation);
     this.#candidate = undefined;
     const instance: Instance = { process, generation, servingSince: 0 };
@@ -661,6 +684,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
 
   #promote(process: GatewayProcess, ms: number, generation: Generation): void {
     this.#candidate = undefined;
+    this.#crashedGen = undefined;
     const previous = this.#serving;
     const instance: Instance = { process, generation, servingSince: Date.now() };
     this.#serving = instance;
@@ -739,6 +763,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     instance.retired ??= (async () => {
       this.#retiring.add(instance);
       const { generation, process } = instance;
+      // No longer live: `baton-generation` cannot reach it (503 naming the live ones), its requests drain.
+      this.#router.forget(generation);
       const started = Date.now();
       if (!announced) this.#emit({ type: 'draining', gen: generation.id, inflight: generation.inflight });
       const idle = await Promise.all([generation.whenIdle(this.options.drainTimeout), this.#sides.whenIdle(generation, this.options.drainTimeout)]);
@@ -753,7 +779,6 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       const { forced } = await process.stop(this.options.stopTimeout);
       generation.destroy();
       this.#retiring.delete(instance);
-      this.#router.forget(generation);
       this.#emit({ type: 'stopped', gen: generation.id, ms: Date.now() - started, forced, drainTimedOut: !drained, cut, served: servedTotals(generation.stats) });
     })();
     return instance.retired;
@@ -762,6 +787,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #onExit(instance: Instance): void {
     if (this.#serving !== instance || this.#closing) return;
     this.#serving = undefined;
+    this.#crashedGen = instance.generation.id;
+    this.#router.forget(instance.generation);
     instance.generation.destroy();
     if (Date.now() - instance.servingSince > STABLE_MS) this.#crashes = 0;
     this.#scheduleRestart(instance.generation.id, describeExit(instance.process.exit!), instance.process.tail());

@@ -81,7 +81,9 @@ async function poll(attempt: () => Promise<void>, signal: AbortSignal, onFailure
       // A probe cut short by the abort says nothing about the gateway: keep the last real answer.
       if (!signal.aborted) onFailure?.(err as Error);
     }
+    if (signal.aborted) throw signal.reason ?? new Error('aborted');
     await new Promise<void>((resolve) => {
+      let unsubscribe: (() => void) | undefined;
       const wake = (): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', wake);
@@ -89,8 +91,8 @@ async function poll(attempt: () => Promise<void>, signal: AbortSignal, onFailure
         resolve();
       };
       const timer = setTimeout(wake, gap);
-      const unsubscribe = nudge?.(wake);
       signal.addEventListener('abort', wake, { once: true });
+      unsubscribe = nudge?.(wake);
     });
     gap = Math.min(MAX_GAP_MS, gap * GAP_GROWTH);
   }

@@ -86,10 +86,11 @@ export class GenerationLog {
         return this.#update(event.gen, { state: 'rejected', why: event.reason, output: event.output, endedAt: at });
       case 'abandoned':
         return this.#update(event.gen, { state: 'abandoned', endedAt: at });
+      // A candidate rejected or abandoned after its experiment is drained and stopped too; its verdict stays its state.
       case 'draining':
-        return this.#update(event.gen, { state: 'draining', drainingAt: at });
+        return this.#update(event.gen, { ...(this.#final(event.gen) ? {} : { state: 'draining' as const }), drainingAt: at });
       case 'stopped':
-        return this.#update(event.gen, { state: 'stopped', endedAt: at });
+        return this.#update(event.gen, { ...(this.#final(event.gen) ? {} : { state: 'stopped' as const }), endedAt: at });
       case 'crashed':
         return this.#update(event.gen, { state: 'crashed', why: event.reason, output: event.output, endedAt: at });
       case 'preview':
@@ -129,6 +130,12 @@ export class GenerationLog {
   get(gen: number): GenerationView | undefined {
     const entry = this.#entries.get(gen);
     return entry && view(entry);
+  }
+
+  /** Whether the generation ended with a verdict (rejected, abandoned) that later lifecycle events must not hide. */
+  #final(gen: number): boolean {
+    const state = this.#entries.get(gen)?.state;
+    return state === 'rejected' || state === 'abandoned';
   }
 
   /** Keeps an experiment's finding on its generation (the last 20). */

@@ -36,11 +36,15 @@ export function judgeKept(method: string, target: string, requestHead: string, l
 /**
  * Sends one judged request straight to an instance (not through the data path, so it is
  * never counted as client traffic) and reads its answer, the body up to `bodyCap` bytes.
- * `extra` fields are added (`x-baton-mirror`). Rejects on a network error or `timeoutMs`.
+ * `extra` fields are added (`x-baton-mirror`). Rejects on a network error, when the whole
+ * exchange takes longer than `timeoutMs` (an endless stream included), or when `signal`
+ * aborts (the socket is closed at once).
  */
-export function sendCopy(target: CopyTarget, judged: Judged, body: Buffer | undefined, options: { bodyCap: number; timeoutMs?: number; extra?: readonly string[] }): Promise<CopyAnswer> {
+export function sendCopy(target: CopyTarget, judged: Judged, body: Buffer | undefined, options: { bodyCap: number; timeoutMs?: number; extra?: readonly string[]; signal?: AbortSignal }): Promise<CopyAnswer> {
   const started = performance.now();
-  return new Promise((resolve, reject) => {
+  const limitMs = options.timeoutMs ?? 30_000;
+  let settle: (() => void) | undefined;
+  return new Promise<CopyAnswer>((resolve, reject) => {
     const fields = options.extra ? [...judged.fields, ...options.extra] : judged.fields;
     const request = { host: target.host, port: target.port, method: judged.method, path: judged.target, headers: headerObject(fields), setHost: false, agent: false as const, timeout: options.timeoutMs ?? 30_000 };
     const onResponse = (res: http.IncomingMessage): void => {
@@ -66,12 +70,23 @@ export function sendCopy(target: CopyTarget, judged: Judged, body: Buffer | unde
         resolve({ status: res.statusCode ?? 0, headers, head, body: Buffer.concat(parts, size), truncated, ttfbMs, totalMs: performance.now() - started });
       });
       res.on('error', reject);
+      // Destroyed mid-body (the deadline, an abort): the answer is not whole.
+      res.on('aborted', () => reject(Object.assign(new Error('the answer was cut'), { code: 'cut' })));
     };
     const req = target.tls ? lazy.https.request({ ...request, ...tlsConnectOptions(target.tls, judged.host) }, onResponse) : http.request(request, onResponse);
     // A request without a body goes without one (no Transfer-Encoding of node:http's own).
     if (judged.body === 'none') req.useChunkedEncodingByDefault = false;
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${options.timeoutMs ?? 30_000} ms`), { code: 'timeout' })));
+    const timedOut = (): void => void req.destroy(Object.assign(new Error(`no answer within ${limitMs} ms`), { code: 'timeout' }));
+    req.on('timeout', timedOut);
+    const deadline = setTimeout(timedOut, limitMs);
+    const aborted = (): void => void req.destroy(Object.assign(new Error('stopped'), { code: 'aborted' }));
+    if (options.signal?.aborted) aborted();
+    options.signal?.addEventListener('abort', aborted, { once: true });
+    settle = () => {
+      clearTimeout(deadline);
+      options.signal?.removeEventListener('abort', aborted);
+    };
     req.on('error', reject);
     req.end(body);
-  });
+  }).finally(() => settle?.());
 }

@@ -10,6 +10,18 @@ export interface Difference {
   headers: string[];
   /** JSON fields (paths such as `users[0].name`) whose value changed; `$` for the whole body. */
   fields: string[];
+  /** The candidate gave no answer where the serving generation did (its status is then 0): why. */
+  noAnswer?: string;
+}
+
+/** A copy's failure in a word: its code (ECONNRESET, timeout) or its message. */
+export function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? String(err);
+}
+
+/** The serving generation answered, the candidate did not (a reset, a timeout): a difference every gate rule counts. */
+export function unanswered(method: string, target: string, servingStatus: number, why: string): Difference {
+  return { method, target, status: [servingStatus, 0], headers: [], fields: [], noAnswer: why };
 }
 
 /** At most this many changed fields named per answer. */
@@ -84,7 +96,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** Whether a difference trips `--verify-gate`: a status class change, an answer turned 5xx, or any difference. */
 export function tripsGate(d: Difference, rule: 'class' | '5xx' | 'any'): boolean {
   const [before, after] = d.status;
-  if (rule === 'any') return true;
+  if (rule === 'any' || d.noAnswer !== undefined) return true;
   if (rule === '5xx') return after >= 500 && before < 500;
   return Math.floor(before / 100) !== Math.floor(after / 100);
 }
@@ -92,7 +104,8 @@ export function tripsGate(d: Difference, rule: 'class' | '5xx' | 'any'): boolean
 /** One line for a difference: `GET /users 200 → 404`, `GET /a: fields name, age`. */
 export function describeDifference(d: Difference): string {
   const parts: string[] = [];
-  if (d.status[0] !== d.status[1]) parts.push(`${d.status[0]} → ${d.status[1]}`);
+  if (d.noAnswer !== undefined) parts.push(`${d.status[0]} → no answer (${d.noAnswer})`);
+  else if (d.status[0] !== d.status[1]) parts.push(`${d.status[0]} → ${d.status[1]}`);
   if (d.headers.length > 0) parts.push(`${d.headers.join(', ')} changed`);
   if (d.fields.length > 0) parts.push(d.fields[0] === '$' ? 'body changed' : `field${d.fields.length > 1 ? 's' : ''} ${d.fields.join(', ')}`);
   return `${d.method} ${d.target} ${parts.join('; ')}`;

@@ -1,7 +1,7 @@
 import { parseHead } from '../../observe/head-text.js';
 import type { Observer, Tapped } from '../../observe/exchange-trace.js';
 import { judgeKept, sendCopy, type CopyAnswer, type CopyTarget } from '../../proxy/send-copy.js';
-import { compareAnswers } from './compare.js';
+import { compareAnswers, errorCode, unanswered } from './compare.js';
 import { COMPARE_BODY_CAP, type ComparisonReport } from './verify.js';
 
 /** How long `stop` waits for copies still in flight. */
@@ -28,6 +28,8 @@ export class Mirror {
   readonly #headers: readonly string[];
   readonly #authority: string;
   readonly #pending = new Set<Promise<void>>();
+  /** Closes the copies still out when the mirror stops. */
+  readonly #cancel = new AbortController();
   readonly report: ComparisonReport = { source: 'mirror', compared: 0, differing: [], failed: [] };
   /** Live requests not copied: too many copies in flight. */
   skipped = 0;
@@ -58,6 +60,8 @@ export class Mirror {
     await Promise.race([Promise.allSettled([...this.#pending]), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
     clearTimeout(timer);
     this.#stopped = true;
+    this.#cancel.abort(); // copies still out (a candidate that hangs on them) are closed
+
     return { ...this.report, differing: [...this.report.differing], failed: [...this.report.failed] };
   }
 
@@ -72,22 +76,26 @@ export class Mirror {
   async #compare(x: Tapped): Promise<void> {
     const judged = judgeKept(x.method, x.target, x.requestHead, this.#authority);
     if (!judged || judged.body !== 'none') return;
-    const options = { bodyCap: COMPARE_BODY_CAP, timeoutMs: 10_000, extra: [MIRROR_FIELD, '1'] };
-    try {
-      const [again, candidate] = await Promise.all([sendCopy(this.#serving.target, judged, undefined, options), sendCopy(this.#candidate, judged, undefined, options)]);
+    const options = { bodyCap: COMPARE_BODY_CAP, timeoutMs: 10_000, extra: [MIRROR_FIELD, '1'], signal: this.#cancel.signal };
+    const [againTry, candidateTry] = await Promise.allSettled([sendCopy(this.#serving.target, judged, undefined, options), sendCopy(this.#candidate, judged, undefined, options)]);
+    if (this.#stopped) return;
+    if (againTry.status === 'rejected') {
+      // The serving generation gave no answer to the copy: nothing to compare with.
+      if (this.report.failed.length < 50) this.report.failed.push({ method: x.method, target: x.target, error: errorCode(againTry.reason) });
+      return;
+    }
+    {
+      const again = againTry.value;
       // The client's own answer is the first serving sample when the inspector kept its body; else the copy stands twice.
       const client = x.responseBody !== undefined && !x.responseBodyTruncated ? answerOf(x) : again;
-      if (this.#stopped) return;
       this.report.compared++;
-      const difference = compareAnswers(x.method, x.target, [client, again], candidate, this.#headers);
+      const difference = candidateTry.status === 'rejected' ? unanswered(x.method, x.target, client.status, errorCode(candidateTry.reason)) : compareAnswers(x.method, x.target, [client, again], candidateTry.value, this.#headers);
       // One report per route and kind of change is enough: live traffic repeats itself.
       const key = difference && `${difference.method} ${difference.target} ${difference.status.join('>')} ${difference.fields.join(',')}`;
       if (difference && !this.#seen.has(key!)) {
         this.#seen.add(key!);
         this.report.differing.push(difference);
       }
-    } catch (err) {
-      if (!this.#stopped && this.report.failed.length < 50) this.report.failed.push({ method: x.method, target: x.target, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
     }
   }
 }

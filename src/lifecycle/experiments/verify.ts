@@ -1,7 +1,7 @@
 import type { RequestRing } from '../../observe/request-ring.js';
 import type { Judged } from '../../proxy/edge/request-rules.js';
 import { judgeKept, sendCopy, type CopyAnswer, type CopyTarget } from '../../proxy/send-copy.js';
-import { compareAnswers, type Difference } from './compare.js';
+import { compareAnswers, errorCode, unanswered, type Difference } from './compare.js';
 
 /** What a comparison of the candidate with the serving generation found. */
 export interface ComparisonReport {
@@ -53,17 +53,20 @@ export function pickReplays(ring: RequestRing, methods: readonly string[], limit
 export async function compareGenerations(requests: readonly CopyRequest[], serving: CopyTarget, candidate: CopyTarget, headerNames: readonly string[], signal: AbortSignal): Promise<ComparisonReport> {
   const report: ComparisonReport = { source: 'replay', compared: 0, differing: [], failed: [] };
   const queue = [...requests];
-  const send = (target: CopyTarget, r: CopyRequest): Promise<CopyAnswer> => sendCopy(target, r.judged, undefined, { bodyCap: COMPARE_BODY_CAP, timeoutMs: 10_000 });
+  const send = (target: CopyTarget, r: CopyRequest): Promise<CopyAnswer> => sendCopy(target, r.judged, undefined, { bodyCap: COMPARE_BODY_CAP, timeoutMs: 10_000, signal });
   const worker = async (): Promise<void> => {
     for (let r = queue.shift(); r && !signal.aborted; r = queue.shift()) {
-      try {
-        const [a, b, c] = await Promise.all([send(serving, r), send(serving, r), send(candidate, r)]);
-        report.compared++;
-        const difference = compareAnswers(r.method, r.target, [a, b], c, headerNames);
-        if (difference) report.differing.push(difference);
-      } catch (err) {
-        report.failed.push({ method: r.method, target: r.target, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+      const [a, b, c] = await Promise.allSettled([send(serving, r), send(serving, r), send(candidate, r)]);
+      if (signal.aborted) return;
+      if (a.status === 'rejected' || b.status === 'rejected') {
+        // The serving generation itself gave no answer: nothing to compare with.
+        const err = (a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason) as NodeJS.ErrnoException;
+        report.failed.push({ method: r.method, target: r.target, error: err.code ?? err.message });
+        continue;
       }
+      report.compared++;
+      const difference = c.status === 'rejected' ? unanswered(r.method, r.target, a.value.status, errorCode(c.reason)) : compareAnswers(r.method, r.target, [a.value, b.value], c.value, headerNames);
+      if (difference) report.differing.push(difference);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));

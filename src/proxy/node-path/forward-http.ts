@@ -82,6 +82,7 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
   if (judged.body === 'none') upstreamReq.useChunkedEncodingByDefault = false;
 
   let response: http.IncomingMessage | undefined;
+  const countIn = (chunk: Buffer): void => options.trace?.bodyIn(chunk);
   const fail = (err: NodeJS.ErrnoException): void => {
     // The client hung up: there is no one to answer, only the upstream side to stop.
     if (err.code === 'ECONNRESET' && req.socket.destroyed) return void upstreamReq.destroy();
@@ -125,6 +126,7 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
     // have done, so the client connection stays usable; the upstream one cannot be reused.
     upstream.once('end', () => {
       if (req.readableEnded) return;
+      req.off('data', countIn); // what is dropped was never forwarded: not counted, as on the fast path
       req.unpipe(upstreamReq);
       req.resume();
       upstreamReq.destroy();
@@ -146,7 +148,7 @@ export function forwardHttp(req: http.IncomingMessage, res: http.ServerResponse,
     finish();
   } else {
     const trace = options.trace;
-    if (trace) req.on('data', (chunk: Buffer) => trace.bodyIn(chunk));
+    if (trace) req.on('data', countIn);
     req.pipe(upstreamReq, { end: false });
     req.on('end', finish);
   }
