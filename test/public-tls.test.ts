@@ -143,23 +143,28 @@ describe.each(DATA_PATHS)('HTTPS on the public port, on the %s', (_name, pathFla
 });
 
 describe('HTTP/2 on the public port', () => {
-  it('an SSE stream over HTTP/2 open at a switch runs to its end on its generation; new streams go to the new one', async () => {
+  /** baton with the test certificate in front of the fixture (v1), serving, and an HTTP/2 session to it. */
+  async function servingOverH2(): Promise<{ config: string; session: http2.ClientHttp2Session }> {
     const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v1' });
     h.baton = startFixture(config, CERT_FLAGS);
     const url = (await h.baton.url()).replace('127.0.0.1', 'localhost');
     await h.baton.serving(1);
-    const session = http2.connect(url, { ca: CA, servername: 'localhost' });
+    return { config, session: http2.connect(url, { ca: CA, servername: 'localhost' }) };
+  }
+
+  it('an SSE stream over HTTP/2 open at a switch runs to its end on its generation; new streams go to the new one', async () => {
+    const { config, session } = await servingOverH2();
     try {
       const events = h2Body(session, '/sse?count=8&interval=60');
       await sleep(100);
       writeConfig(config, { version: 'v2' });
-      await h.baton.serving(2);
+      await h.baton!.serving(2);
       const fresh = await h2Body(session, '/');
       expect(JSON.parse(fresh).version).toBe('v2');
       const sse = await events;
       expect(sse.match(/^data: v1 \d+$/gm)).toHaveLength(8);
-      const stopped = await h.baton.waitFor((e) => e.type === 'stopped' && e.gen === 1);
+      const stopped = await h.baton!.waitFor((e) => e.type === 'stopped' && e.gen === 1);
       expect(stopped.drainTimedOut).toBe(false);
     } finally {
       session.close();
@@ -167,12 +172,7 @@ describe('HTTP/2 on the public port', () => {
   });
 
   it('judges HTTP/2 requests by the same rules: userinfo in the authority is 400, an unknown Expect 417, CONNECT 501', async () => {
-    const config = h.tmp.file('gateway.json');
-    writeConfig(config, { version: 'v1' });
-    h.baton = startFixture(config, CERT_FLAGS);
-    const url = (await h.baton.url()).replace('127.0.0.1', 'localhost');
-    await h.baton.serving(1);
-    const session = http2.connect(url, { ca: CA, servername: 'localhost' });
+    const { session } = await servingOverH2();
     const status = (headers: http2.OutgoingHttpHeaders): Promise<number> =>
       new Promise((resolve, reject) => {
         const stream = session.request(headers);
