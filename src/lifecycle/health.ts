@@ -2,6 +2,7 @@ import http from 'node:http';
 import { lazy } from '../lazy-builtins.js';
 import net from 'node:net';
 import { AbortError } from 'p-retry';
+import { interruptibleWait, type Wakeup } from './interruptible-wait.js';
 import { tlsConnectOptions, type UpstreamTls } from '../proxy/upstream-tls.js';
 
 export interface HealthProbe {
@@ -15,11 +16,9 @@ export interface HealthProbe {
   /** Probe in TLS (the instance listens in TLS on its private port): SNI and Host `localhost`. */
   tls?: UpstreamTls;
   /** Subscribes to a hint that readiness may have changed (the gateway printed a line): the next probe goes at once. Returns the unsubscribe. */
-  nudge?: Nudge;
+  nudge?: Wakeup;
 }
 
-/** Calls `wake` whenever something suggests probing now; returns a function that stops it. */
-export type Nudge = (wake: () => void) => () => void;
 
 /** How a probe failed: nothing listened, it answered 500 or more, or something else (a timeout, a reset). */
 export type ProbeFailure = 'refused' | 'answered' | 'other';
@@ -70,7 +69,7 @@ const MAX_GAP_MS = 25;
  * Runs `attempt` until it resolves, on the schedule above. A rejection with p-retry's
  * AbortError stops at once with the error it wraps; `signal` stops with its reason.
  */
-async function poll(attempt: () => Promise<void>, signal: AbortSignal, onFailure?: (err: Error) => void, nudge?: Nudge): Promise<void> {
+async function poll(attempt: () => Promise<void>, signal: AbortSignal, onFailure?: (err: Error) => void, nudge?: Wakeup): Promise<void> {
   let gap = FIRST_GAP_MS;
   for (;;) {
     if (signal.aborted) throw signal.reason ?? new Error('aborted');
@@ -81,19 +80,7 @@ async function poll(attempt: () => Promise<void>, signal: AbortSignal, onFailure
       // A probe cut short by the abort says nothing about the gateway: keep the last real answer.
       if (!signal.aborted) onFailure?.(err as Error);
     }
-    if (signal.aborted) throw signal.reason ?? new Error('aborted');
-    await new Promise<void>((resolve) => {
-      let unsubscribe: (() => void) | undefined;
-      const wake = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', wake);
-        unsubscribe?.();
-        resolve();
-      };
-      const timer = setTimeout(wake, gap);
-      signal.addEventListener('abort', wake, { once: true });
-      unsubscribe = nudge?.(wake);
-    });
+    await interruptibleWait(gap, signal, nudge);
     gap = Math.min(MAX_GAP_MS, gap * GAP_GROWTH);
   }
 }
@@ -155,7 +142,7 @@ export function probeOnce(port: number, path: string, signal: AbortSignal, tls?:
  * know its protocol, so a connection is all it asks), on the same schedule as
  * `waitHealthy`.
  */
-export async function waitListening(port: number, signal: AbortSignal, nudge?: Nudge): Promise<void> {
+export async function waitListening(port: number, signal: AbortSignal, nudge?: Wakeup): Promise<void> {
   await poll(
     () =>
       new Promise<void>((resolve, reject) => {

@@ -6,6 +6,7 @@ import type { Generation } from '../../proxy/generation.js';
 import type { Router } from '../../proxy/router.js';
 import type { CopyTarget } from '../../proxy/send-copy.js';
 import { PIN_FIELD } from '../../proxy/edge/request-rules.js';
+import { interruptibleWait, type Wakeup } from '../interruptible-wait.js';
 import { judge, mark, numbers, type StatsMark } from './analysis.js';
 import { describeDifference, tripsGate } from './compare.js';
 import { Mirror } from './mirror.js';
@@ -74,22 +75,17 @@ export class ManualGate {
   }
 
   /** Waits out a canary step: true when a promotion (p, POST /api/promote) cut it short, false when it ran its course or `signal` aborted. */
-  step(step: CanaryStep, ms: number, signal: AbortSignal): Promise<boolean> {
+  async step(step: CanaryStep, ms: number, signal: AbortSignal): Promise<boolean> {
     this.#step = step;
-    return new Promise((resolve) => {
-      const done = (promoted: boolean): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', aborted);
-        this.#skip = undefined;
-        this.#step = undefined;
-        resolve(promoted);
+    try {
+      const onPromotion: Wakeup = (wake) => {
+        this.#skip = wake;
+        return () => (this.#skip = undefined);
       };
-      const aborted = (): void => done(false);
-      const timer = setTimeout(aborted, ms);
-      this.#skip = () => done(true);
-      if (signal.aborted) return aborted();
-      signal.addEventListener('abort', aborted, { once: true });
-    });
+      return (await interruptibleWait(ms, signal, onPromotion)) === 'woken';
+    } finally {
+      this.#step = undefined;
+    }
   }
 
   /** Waits for p or a; `keeps` is the last canary step, whose share the candidate keeps meanwhile. */
@@ -131,18 +127,6 @@ export function hasPhases(e: ResolvedExperiments): boolean {
 
 const target = (gen: Generation): CopyTarget => ({ ...gen.target, tls: gen.tls });
 
-/** Waits `ms`, or less when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Everything between "the candidate is healthy" and "it takes all new requests", in
@@ -177,7 +161,7 @@ export async function runPhases(host: PromotionHost, candidate: Generation, serv
   if (e.mirror > 0) {
     const mirror = new Mirror(host.observer, { id: serving.id, target: target(serving) }, target(candidate), { methods: e.verifyMethods, headers: e.verifyHeaders, localAuthority: host.publicAuthority });
     mirror.start();
-    await pause(e.mirror, signal);
+    await interruptibleWait(e.mirror, signal);
     const report = await mirror.stop();
     if (signal.aborted) return { kind: 'aborted' };
     if (e.verify !== 'off' || report.compared > 0) {
