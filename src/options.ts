@@ -136,7 +136,7 @@ export interface BatonOptions {
   drainTimeout?: number;
   /** Grace between SIGTERM and SIGKILL for a stopping instance, in ms. @default 5000 */
   stopTimeout?: number;
-  /** Quiet time after a change before reloading, in ms. @default 100 */
+  /** Quiet time after a change before reloading, in ms. @default 50 */
   debounce?: number;
   /** Poll files (every 100 ms) instead of waiting for file-system events, which bind mounts and network folders may not deliver. @default false */
   poll?: boolean;
