@@ -84,18 +84,17 @@ export class Mirror {
       if (this.report.failed.length < 50) this.report.failed.push({ method: x.method, target: x.target, error: errorCode(againTry.reason) });
       return;
     }
-    {
-      const again = againTry.value;
-      // The client's own answer is the first serving sample when the inspector kept its body; else the copy stands twice.
-      const client = x.responseBody !== undefined && !x.responseBodyTruncated ? answerOf(x) : again;
-      this.report.compared++;
-      const difference = candidateTry.status === 'rejected' ? unanswered(x.method, x.target, client.status, errorCode(candidateTry.reason)) : compareAnswers(x.method, x.target, [client, again], candidateTry.value, this.#headers);
-      // One report per route and kind of change is enough: live traffic repeats itself.
-      const key = difference && `${difference.method} ${difference.target} ${difference.status.join('>')} ${difference.fields.join(',')}`;
-      if (difference && !this.#seen.has(key!)) {
-        this.#seen.add(key!);
-        this.report.differing.push(difference);
-      }
+    const again = againTry.value;
+    // The client's own answer is the first serving sample when the inspector kept its body; else the copy stands twice.
+    const client = x.responseBody !== undefined && !x.responseBodyTruncated ? answerOf(x) : again;
+    this.report.compared++;
+    const difference = candidateTry.status === 'rejected' ? unanswered(x.method, x.target, client.status, errorCode(candidateTry.reason)) : compareAnswers(x.method, x.target, [client, again], candidateTry.value, this.#headers);
+    // One report per route and kind of change is enough: live traffic repeats itself.
+    if (!difference) return;
+    const key = `${difference.method} ${difference.target} ${difference.status.join('>')} ${difference.fields.join(',')}`;
+    if (!this.#seen.has(key)) {
+      this.#seen.add(key);
+      this.report.differing.push(difference);
     }
   }
 }

@@ -60,8 +60,7 @@ export async function compareGenerations(requests: readonly CopyRequest[], servi
       if (signal.aborted) return;
       if (a.status === 'rejected' || b.status === 'rejected') {
         // The serving generation itself gave no answer: nothing to compare with.
-        const err = (a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason) as NodeJS.ErrnoException;
-        report.failed.push({ method: r.method, target: r.target, error: err.code ?? err.message });
+        report.failed.push({ method: r.method, target: r.target, error: errorCode(a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason) });
         continue;
       }
       report.compared++;
