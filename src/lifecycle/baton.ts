@@ -631,7 +631,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const onStop = (): void => stop.abort();
     superseded.addEventListener('abort', onStop, { once: true });
     void process.exited.then(onStop);
-    void serving.process.exited.then(onStop);
+    serving.process.once('exit', onStop);
     let outcome: PhasesOutcome;
     this.#inPhases = true;
     try {
@@ -642,6 +642,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     } finally {
       this.#inPhases = false;
       superseded.removeEventListener('abort', onStop);
+      serving.process.off('exit', onStop);
     }
     if (outcome.kind === 'promote' && process.alive && !superseded.aborted && this.#serving === serving) return this.#promote(process, ms, generation);
     // The serving generation crashed during the phases: the healthy candidate replaces it at

@@ -39,6 +39,8 @@ export interface GatewayStopResult {
 
 type GatewayEvents = {
   line: [stream: 'stdout' | 'stderr', line: string];
+  /** The process has exited (as `exited` resolves), for listeners that must be able to let go. */
+  exit: [];
 };
 
 const TAIL_LINES = 12;
@@ -102,6 +104,7 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
       }
       return exit;
     });
+    void this.exited.then(() => this.emit('exit'));
   }
 
   get pid(): number | undefined {
