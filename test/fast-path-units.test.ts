@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ChunkedDecoder, ChunkedSyntaxError } from '../src/proxy/fast-path/chunked.js';
 import type { Refusal } from '../src/proxy/edge/request-rules.js';
 import { parseRequestHead, type RequestHead } from '../src/proxy/fast-path/request-head.js';
-import { parseResponseHead, type ResponseHead } from '../src/proxy/fast-path/response-head.js';
+import { LastHead } from '../src/proxy/fast-path/last-head.js';
+import { parseResponseHead, ResponseHeads, type ResponseHead } from '../src/proxy/fast-path/response-head.js';
 import { afterFailure, isReplayable, wantsFreshConnection } from '../src/proxy/retry-policy.js';
 
 const req = (text: string): RequestHead | Refusal | string => parseRequestHead(Buffer.from(text, 'latin1'), 0, '10.0.0.7', '127.0.0.1:8080');
@@ -110,6 +111,44 @@ describe('parseRequestHead', () => {
     const text = 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n';
     const head = parseRequestHead(Buffer.from(text), 28, '::1', '[::1]:8080');
     expect(typeof head !== 'string' && 'upstream' in head && head.upstream.startsWith('GET /2 HTTP/1.1\r\n')).toBe(true);
+  });
+});
+
+describe('LastHead and ResponseHeads: a repeated head is not parsed again', () => {
+  const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+  it('matches only the same bytes at the same place, and only whole', () => {
+    const last = new LastHead<string>();
+    const head = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
+    expect(last.match(bytes(head), 0)).toBeUndefined();
+    last.remember(bytes(`xx${head}body`), 2, head.length, 'first');
+    expect(last.match(bytes(head), 0)).toBe('first');
+    expect(last.match(bytes(`${head}GET /next`), 0)).toBe('first');
+    expect(last.match(bytes(`zz${head}`), 2)).toBe('first');
+    expect(last.match(bytes(head.slice(0, -1)), 0)).toBeUndefined(); // not all there yet
+    expect(last.match(bytes(head.replace('x', 'y')), 0)).toBeUndefined();
+    expect(last.match(bytes(`z${head}`), 0)).toBeUndefined();
+    last.remember(bytes(head.replace('x', 'y')), 0, head.length, 'second'); // same size: the buffer is reused
+    expect(last.match(bytes(head), 0)).toBeUndefined();
+    expect(last.match(bytes(head.replace('x', 'y')), 0)).toBe('second');
+  });
+
+  it('a head read for a HEAD request frames no body; the same bytes for a GET frame one', () => {
+    const heads = new ResponseHeads();
+    const text = bytes('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n');
+    const read = (headRequest: boolean) => {
+      const r = heads.read(text, 0, headRequest);
+      if (typeof r === 'string' || 'error' in r) throw new Error(String(r));
+      return r;
+    };
+    expect(read(true).head.body).toBe('none');
+    expect(read(false).head.body).toBe('length');
+    expect(read(false)).toBe(read(false)); // remembered
+    expect(read(true).head.body).toBe('none');
+    expect(read(false).clientHead(true).toString('latin1')).toBe('HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: keep-alive\r\nkeep-alive: timeout=5\r\n\r\n');
+    expect(read(false).clientHead(false).toString('latin1')).toBe('HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: close\r\n\r\n');
+    expect(heads.read(bytes('HTTP/1.1 200 OK\r\nContent-Length: 1'), 0, false)).toBe('incomplete');
+    expect(heads.read(bytes('HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n'), 0, false)).toEqual({ error: 'Content-Length not a number' });
   });
 });
 

@@ -100,6 +100,26 @@ describe.each(DATA_PATHS)('plain HTTP/1.1 and the hand-over, on the %s', (_path,
       expect((JSON.parse(replies[1]!.body) as { path: string }).path).toBe('/after');
     });
 
+    // The fast path reuses the verdict for a head equal to the connection's last one
+    // (fast-path/last-head.ts): a head that differs in one byte must be read afresh, and
+    // a response head seen for a HEAD must still frame a GET's body (and the reverse).
+    it('the same request head again, then one differing in one byte, each mean what they say', async () => {
+      const headers = (tag: string, extra = ''): string => get('/headers', `X-Tag: ${tag}\r\n${extra}`);
+      const text = await converse(port, [headers('one') + headers('one') + headers('two') + headers('one', 'Connection: close\r\n')]);
+      const tags = parseResponses(text).map((r) => (JSON.parse(r.body) as Record<string, string>)['x-tag']);
+      expect(tags).toEqual(['one', 'one', 'two', 'one']);
+    });
+
+    it('HEAD, GET, HEAD of one resource on one connection: each framed by its own method', async () => {
+      const head = 'HEAD /big?mb=1 HTTP/1.1\r\nHost: x\r\n\r\n';
+      const text = await converse(port, [head + get('/big?mb=1') + head + last('/after')]);
+      const replies = parseResponses(text, [0, 2]);
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      expect(replies.slice(0, 3).map((r) => r.body.length)).toEqual([0, 1024 * 1024, 0]);
+      expect(replies[1]!.body).toBe('b'.repeat(1024 * 1024));
+      expect((JSON.parse(replies[3]!.body) as { path: string }).path).toBe('/after');
+    });
+
     it('Connection: close from the client is honoured after the answer', async () => {
       const replies = parseResponses(await converse(port, [last('/bye')]));
       expect(replies.map((r) => r.headers.connection)).toEqual(['close']);

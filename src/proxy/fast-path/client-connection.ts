@@ -5,13 +5,14 @@ import { Generation, type CutKind, type Exchange } from '../generation.js';
 import { isReplayable, retryAfterFailure, wantsFreshConnection, type Retries } from '../retry-policy.js';
 import type { RouteSource, UnavailableError } from '../router.js';
 import { ChunkedDecoder, ChunkedSyntaxError, LAST_CHUNK, chunkHeader } from './chunked.js';
-import { KEEP_ALIVE_MS, MAX_HEAD_BYTES, connectionFields } from './field-lines.js';
+import { KEEP_ALIVE_MS, MAX_HEAD_BYTES } from './field-lines.js';
 import { GatheredWrite } from './gathered-write.js';
 import { plainAnswer } from './plain-answer.js';
 import { ExchangeTrace, recordRefusal, type Observer } from '../../observe/exchange-trace.js';
 import { localAuthority } from '../edge/request-rules.js';
+import { LastHead } from './last-head.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
-import { parseResponseHead, type ResponseHead } from './response-head.js';
+import type { ReadResponse, ResponseHead } from './response-head.js';
 import type { Upstream, UpstreamUser } from './upstream-pool.js';
 
 /** What a fast-path connection needs from the front server. */
@@ -97,6 +98,8 @@ export class FastConnection implements Exchange, UpstreamUser {
   #decoder: ChunkedDecoder | undefined;
   /** What the client was told about keeping the connection. */
   #keepAlive = true;
+  /** The last request head this connection sent and its verdict: the same head again is not parsed again. */
+  readonly #lastRequest = new LastHead<RequestHead>();
   readonly #toClient = new GatheredWrite();
   readonly #toUpstream = new GatheredWrite();
 
@@ -218,7 +221,8 @@ export class FastConnection implements Exchange, UpstreamUser {
   #nextRequest(): void {
     const unread = this.#unread;
     if (!unread || this.#done) return;
-    const head = parseRequestHead(unread, 0, this.#remoteAddress, this.#localAuthority, this.#secure);
+    const known = this.#lastRequest.match(unread, 0);
+    const head = known ?? parseRequestHead(unread, 0, this.#remoteAddress, this.#localAuthority, this.#secure);
     if (head === 'incomplete') {
       // A head arriving in pieces is read whole here, however many reads it takes.
       if (this.#headSince === 0) this.#headSince = performance.now();
@@ -228,6 +232,7 @@ export class FastConnection implements Exchange, UpstreamUser {
     this.#headSince = 0;
     if (head === 'hand-over') return this.#handOff();
     if ('status' in head) return this.#refuse(head.status, head.reason);
+    if (known === undefined) this.#lastRequest.remember(unread, 0, head.size, head);
     this.#unread = head.size === unread.length ? undefined : unread.subarray(head.size);
     this.#req = head;
     this.#trace = new ExchangeTrace(this.#host.observer, head.method, head.target, head.text);
@@ -328,14 +333,17 @@ export class FastConnection implements Exchange, UpstreamUser {
     } else {
       const buf = this.#resPartial ? Buffer.concat([this.#resPartial, chunk]) : chunk;
       let offset = 0;
-      let head: ReturnType<typeof parseResponseHead>;
+      const heads = this.#up!.heads;
+      let read: ReturnType<typeof heads.read>;
+      let head: ResponseHead;
       for (;;) {
-        head = parseResponseHead(buf, offset, this.#req!.method === 'HEAD');
-        if (head === 'incomplete') {
+        read = heads.read(buf, offset, this.#req!.method === 'HEAD');
+        if (read === 'incomplete') {
           this.#resPartial = offset === 0 ? buf : buf.subarray(offset);
           return;
         }
-        if ('error' in head) return this.#upstreamBroken(head.error);
+        if ('error' in read) return this.#upstreamBroken(read.error);
+        head = read.head;
         offset += head.size;
         if (!head.interim) break; // a 1xx is dropped; the real response follows
         if (offset === buf.length) {
@@ -353,7 +361,7 @@ export class FastConnection implements Exchange, UpstreamUser {
       this.#keepAlive = !this.#req!.close && !this.#host.closing && !this.#lastBeforeEnd;
       this.#resLeft = head.contentLength;
       if (head.body === 'chunked') this.#decoder = new ChunkedDecoder();
-      out.text(head.client + connectionFields(this.#keepAlive));
+      out.bytes((read as ReadResponse).clientHead(this.#keepAlive));
       if (head.body === 'none' || (head.body === 'length' && head.contentLength === 0)) done = offset === buf.length;
       else if (offset < buf.length) done = this.#responseBody(buf.subarray(offset), out);
     }

@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import { statusBelow100 } from '../answer-texts.js';
 import { RESPONSE_HOP } from '../hop-headers.js';
-import { CONTENT_LENGTH, FIELD_LINE, dropListed, readHead, tokens, trimEnd } from './field-lines.js';
+import { CONTENT_LENGTH, FIELD_LINE, connectionFields, dropListed, readHead, tokens, trimEnd } from './field-lines.js';
+import { LastHead } from './last-head.js';
 
 /**
  * How a response body is framed on the gateway's connection (RFC 9112 §6.3): none (HEAD,
@@ -105,3 +106,43 @@ export function parseResponseHead(buf: Buffer, start: number, headRequest: boole
   else if (contentLength !== -1 && !(encoded && body === 'none')) client += `content-length: ${contentLength}\r\n`;
   return { status, size, interim, body, contentLength: Math.max(contentLength, 0), close, keepAliveMs, client };
 }
+
+/** A response head as read for one kind of request (HEAD or not), with the client's head encoded once per connection choice. */
+class ReadResponse {
+  readonly headRequest: boolean;
+  readonly head: ResponseHead;
+  #keep: Buffer | undefined;
+  #close: Buffer | undefined;
+
+  constructor(headRequest: boolean, head: ResponseHead) {
+    this.headRequest = headRequest;
+    this.head = head;
+  }
+
+  /** The head for the client, connection fields and blank line included, as bytes. */
+  clientHead(keepAlive: boolean): Buffer {
+    if (keepAlive) return (this.#keep ??= Buffer.from(this.head.client + connectionFields(true), 'latin1'));
+    return (this.#close ??= Buffer.from(this.head.client + connectionFields(false), 'latin1'));
+  }
+}
+
+/**
+ * The response heads one upstream connection brings, read with `parseResponseHead`; the
+ * last one is remembered (last-head.ts), so the same answer again costs one comparison.
+ */
+export class ResponseHeads {
+  readonly #last = new LastHead<ReadResponse>();
+
+  /** Reads the head at `start` of `buf`: a `ReadResponse` (with its `head`), `incomplete`, or an error. */
+  read(buf: Buffer, start: number, headRequest: boolean): ReadResponse | 'incomplete' | { error: string } {
+    const last = this.#last.match(buf, start);
+    if (last !== undefined && last.headRequest === headRequest) return last;
+    const head = parseResponseHead(buf, start, headRequest);
+    if (head === 'incomplete' || 'error' in head) return head;
+    const read = new ReadResponse(headRequest, head);
+    this.#last.remember(buf, start, head.size, read);
+    return read;
+  }
+}
+
+export type { ReadResponse };

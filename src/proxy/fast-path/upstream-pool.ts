@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { lazy } from '../../lazy-builtins.js';
 import { tlsConnectOptions, type UpstreamTls } from '../upstream-tls.js';
+import { ResponseHeads } from './response-head.js';
 
 /** What an upstream connection reports to the exchange using it. */
 export interface UpstreamUser {
@@ -29,6 +30,8 @@ export class Upstream {
   idleLimit = IDLE_MS;
   #closed = false;
   readonly #pool: UpstreamPool;
+  /** The response heads this connection brings (the last one is remembered). */
+  readonly heads = new ResponseHeads();
 
   /** The SNI it was opened with ('' in plain TCP): a free connection serves requests for that name only. */
   readonly servername: string;
