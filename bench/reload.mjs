@@ -7,6 +7,7 @@
 //   node bench/reload.mjs              5 saves, 16 clients + 2 slow (about 2 minutes)
 //   node bench/reload.mjs --long       20 saves, 32 clients + 4 slow
 //   node bench/reload.mjs --saves 3 --gateway fixture   (fixture, caddy or nginx)
+//   node bench/reload.mjs --baton-only   baton's runs only (unloaded, then under load): no restart, reflex or nginx
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ClosedLoad, causeGroup } from './lib/load.mjs';
@@ -123,6 +124,7 @@ export async function reloadScenario(argv = process.argv) {
     restartGraceMs: flag('restart-grace', 1000, argv),
   };
   const only = flag('gateway', undefined, argv);
+  const batonOnly = argv.includes('--baton-only');
   console.log(`\n## reload: ${o.saves} saves under ${o.clients} keep-alive clients (GET / and POST 1–64 KiB) + ${o.slowClients} clients doing ${o.slowMs} ms requests\n`);
   const gateways = [fixtureGateway(), caddyGateway({ backend: 'fixture' })].filter((g) => !only || g.name === only);
   const healthy = {};
@@ -146,7 +148,7 @@ export async function reloadScenario(argv = process.argv) {
       const run = await runOne(gateway, strategy, { ...o, clients: 1, slowClients: 0, pauseMs: 2, gapMs: 300, warmMs: 300 });
       idle.push({ ...run, strategy: `${run.strategy} (unloaded)` });
     }
-    const strategies = [batonStrategy(), ...(gateway.name === 'fixture' ? [batonStrategy({ debounce: 10 })] : []), restartStrategy({ graceMs: o.restartGraceMs }), reflexStrategy()];
+    const strategies = [batonStrategy(), ...(gateway.name === 'fixture' ? [batonStrategy({ debounce: 10 })] : []), ...(batonOnly ? [] : [restartStrategy({ graceMs: o.restartGraceMs }), reflexStrategy()])];
     for (const strategy of strategies) {
       if (strategy.missing) {
         console.log(`SKIPPED ${strategy.name} on ${gateway.label}: ${strategy.missing}`);
@@ -156,7 +158,7 @@ export async function reloadScenario(argv = process.argv) {
       runs.push(await runOne(gateway, strategy, o));
     }
   }
-  if (!only || only === 'nginx') {
+  if ((!only || only === 'nginx') && !batonOnly) {
     const nginx = nginxStrategy();
     if (nginx.missing) console.log(`SKIPPED nginx -s reload: ${nginx.missing}`);
     else {

@@ -77,10 +77,10 @@ describe('KrakenD preset', () => {
 });
 
 describe('Caddy preset', () => {
-  it('validates with caddy validate, and holds the admin endpoint (on by default) as a side port, each instance reading a copy', () => {
+  it('sets no check (caddy run rejects what caddy validate would), and holds the admin endpoint (on by default) as a side port, each instance reading a copy', () => {
     writeFileSync(tmp.file('Caddyfile'), ':{$PORT} {\n\trespond "hi"\n}\n');
     const options = resolve(['caddy', 'run', '--config', 'Caddyfile', '--adapter', 'caddyfile']);
-    expect(options.check).toBe('caddy validate --config "$BATON_CONFIG" --adapter caddyfile');
+    expect(options.check).toBeUndefined();
     expect(options.health).toBe('/');
     expect(options.warnings).toEqual([]);
     expect(options.sidePorts).toEqual([{ name: 'admin', port: 2019 }]);
@@ -93,7 +93,7 @@ describe('Caddy preset', () => {
     expect(options.warnings).toEqual([]);
     expect(options.sidePorts).toEqual([]);
     expect(options.rendering).toBeUndefined();
-    expect(options.check).toBe('caddy validate --config Caddyfile');
+    expect(options.check).toBeUndefined();
   });
 
   it('a copy moves the admin endpoint to the private port, accepts the public address as origin, keeps the rest, and makes relative imports absolute', () => {

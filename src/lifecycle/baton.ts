@@ -429,7 +429,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       if (attempt === 1 && this.options.check !== undefined) {
         // The check runs while the candidate boots; promotion needs both. A failing check stops
         // the candidate at once, and the rejection gives the check's output. It is spawned
-        // first: promotion waits for whichever ends last, and on Caddy that is the check
+        // first: promotion waits for whichever ends last, and that is often the check
         // (`caddy validate` takes about as long as Caddy's start; spawned second it cost a
         // save 30–40 ms more in bench/reload.mjs).
         const env = config === undefined ? this.options.env : { ...this.options.env, BATON_CONFIG: config };

@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { caddyAdmin } from './caddy-admin.js';
-import { flagValue, type Preset, type PresetContext, type PresetSettings, shellQuote } from './preset.js';
+import { flagValue, type Preset, type PresetContext, type PresetSettings } from './preset.js';
 
 /**
  * Caddy reads its port from `{$PORT}` in a Caddyfile, so the command needs no rewrite.
- * The preset adds `caddy validate` as the check and holds the admin endpoint as a side
- * port, so the admin API always reaches the serving generation (caddy-admin.ts).
+ * The preset holds the admin endpoint as a side port, so the admin API always reaches the
+ * serving generation (caddy-admin.ts). It sets no check: `caddy run` loads and provisions
+ * the config exactly as `caddy validate` does and exits on the same errors with the same
+ * message, before it listens, so a broken config is rejected just the same; a check beside
+ * it only cost every save a second process booting on the same cores (bench/reload.mjs:
+ * 20–30 ms under load, docs/presets.md).
  */
 export const caddyPreset: Preset = {
   name: 'caddy',
@@ -25,8 +29,6 @@ export const caddyPreset: Preset = {
         settings.sidePorts = admin.sidePorts;
         settings.rendering = admin.rendering;
       }
-      const words = [command[0]!, 'validate', '--config'].map(shellQuote);
-      settings.check = [...words, admin ? '"$BATON_CONFIG"' : shellQuote(config), ...(adapter ? ['--adapter', adapter].map(shellQuote) : [])].join(' ');
     }
     if (command.includes('--watch')) {
       settings.warnings!.push("caddy's own --watch reloads in place next to baton's reloads; drop it from the command");

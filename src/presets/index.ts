@@ -31,7 +31,7 @@ export const PRESET_SUMMARY: Readonly<Record<PresetName, readonly string[]>> = {
   ],
   caddy: [
     'detected from: caddy run',
-    'check: caddy validate --config <file> [--adapter <name>]',
+    'check: none (caddy run rejects what caddy validate would, with the same message, before it listens)',
     'port: through PORT ({$PORT} in a Caddyfile); health: /',
     'side ports: the admin endpoint (localhost:2019 unless the config moves it or turns it off); each instance runs on a copy of the config with its own admin port',
     'tls: a site address that turns HTTPS on is found from the first probe; baton then talks TLS to it',
