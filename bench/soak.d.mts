@@ -12,6 +12,8 @@ export interface SoakResult {
   batonRssMiB: { start: number; end: number; peak: number };
   batonFds: { start: number; end: number };
   gatewaysAliveAtEnd: number;
+  /** Standbys (lifecycle/standby.ts) waiting to become the next instance: at most 1. */
+  standbysAliveAtEnd: number;
   batonErrors: string[];
 }
 export function soak(options?: { reloads?: number; httpClients?: number; sseClients?: number; wsClients?: number; reloadGapMs?: number }): Promise<SoakResult>;

@@ -219,7 +219,8 @@ export async function soak({ reloads = 200, httpClients = 8, sseClients = 2, wsC
     await saveAndWait(baton.url, config, 'final');
     await sleep(300);
     const after = procSample(baton.child.pid);
-    const gatewaysAlive = countGateways(baton.child.pid);
+    const gatewaysAlive = countChildren(baton.child.pid, (cmdline) => !cmdline.includes('baton-lifeline') && !cmdline.includes('baton-standby'));
+    const standbysAlive = countChildren(baton.child.pid, (cmdline) => cmdline.includes('baton-standby'));
     return {
       reloads,
       seconds: Math.round((Date.now() - started) / 100) / 10,
@@ -233,6 +234,7 @@ export async function soak({ reloads = 200, httpClients = 8, sseClients = 2, wsC
       batonRssMiB: { start: before.rssMiB, end: after.rssMiB, peak: peakRssMiB },
       batonFds: { start: before.fds, end: after.fds },
       gatewaysAliveAtEnd: gatewaysAlive,
+      standbysAliveAtEnd: standbysAlive,
       batonErrors: baton.errors().trim().split('\n').filter(Boolean),
     };
   } finally {
@@ -242,8 +244,12 @@ export async function soak({ reloads = 200, httpClients = 8, sseClients = 2, wsC
   }
 }
 
-/** Gateway processes that are children of baton (each is its own process group leader); baton's lifeline watchdog is not one. */
-function countGateways(batonPid) {
+/**
+ * Live children of baton whose command line passes `which`: the gateways (each its own
+ * process group leader) are those that are neither the lifeline watchdog nor the standby
+ * waiting to become the next instance.
+ */
+function countChildren(batonPid, which) {
   let count = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -251,8 +257,7 @@ function countGateways(batonPid) {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(fields[1]) !== batonPid || fields[0] === 'Z' || !isAlive(Number(entry))) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('baton-lifeline')) continue;
-      count++;
+      if (which(readFileSync(`/proc/${entry}/cmdline`, 'utf8'))) count++;
     } catch {
       // gone while reading
     }
@@ -272,6 +277,7 @@ function table(result) {
     `| baton RSS start → end (peak) | ${result.batonRssMiB.start} → ${result.batonRssMiB.end} MiB (${result.batonRssMiB.peak}) |`,
     `| baton open fds start → end | ${result.batonFds.start} → ${result.batonFds.end} |`,
     `| gateway processes alive at end | ${result.gatewaysAliveAtEnd} |`,
+    `| standbys waiting at end (lifecycle/standby.ts) | ${result.standbysAliveAtEnd} |`,
   ].join('\n');
 }
 
@@ -283,6 +289,6 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(path.join(ROOT, 'bench/results/soak.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log('\nwritten: bench/results/soak.json');
-  const clean = result.failedRequests === 0 && result.lostStreamMessages === 0 && result.repeatedStreamMessages === 0 && result.gatewaysAliveAtEnd === 1;
+  const clean = result.failedRequests === 0 && result.lostStreamMessages === 0 && result.repeatedStreamMessages === 0 && result.gatewaysAliveAtEnd === 1 && result.standbysAliveAtEnd <= 1;
   process.exitCode = clean ? 0 : 1;
 }

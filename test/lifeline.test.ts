@@ -1,10 +1,19 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BatonProcess, FIXTURE, isAlive } from './helpers/baton-process.js';
 import { sleep, writeConfig } from './helpers/files.js';
 import { startFixture, useHarness } from './helpers/harness.js';
+import { parentOf, processesWith } from './helpers/procs.js';
+
+const lifelines = (): number[] => processesWith('baton-lifeline');
+const standbys = (): number[] => processesWith('baton-standby');
 
 const h = useHarness();
+
+/** Polls until `ok()` holds, or 10 s have passed. */
+async function waitUntil(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await sleep(50);
+  expect(ok()).toBe(true);
+}
 
 /** Polls until none of `pids` is alive, or 10 s have passed; returns those still alive. */
 async function survivors(pids: readonly number[]): Promise<number[]> {
@@ -24,8 +33,11 @@ describe('no orphan when baton dies hard', () => {
     writeConfig(config, { version: 'v2', spawnChild: true, ignoreSigterm: true });
     await h.baton.serving(2);
     await h.baton.waitFor((e) => e.type === 'output' && e.gen === 2 && /^child \d+$/.test(e.line as string));
-    const pids = [...h.baton.gatewayPids(), ...h.baton.grandchildPids()].filter(isAlive);
-    expect(pids.length).toBeGreaterThanOrEqual(2);
+    // The shell waiting to become the next instance (lifecycle/standby.ts) is stopped too.
+    await waitUntil(() => standbys().some((pid) => parentOf(pid) === h.baton!.child.pid));
+    const standby = standbys().filter((pid) => parentOf(pid) === h.baton!.child.pid);
+    const pids = [...h.baton.gatewayPids(), ...h.baton.grandchildPids(), ...standby].filter(isAlive);
+    expect(pids.length).toBeGreaterThanOrEqual(3);
 
     h.baton.child.kill('SIGKILL');
     await h.baton.exited;
@@ -53,32 +65,11 @@ describe('no orphan when baton dies hard', () => {
     await h.baton.serving(1);
     const own = lifelines().filter((pid) => parentOf(pid) === h.baton!.child.pid);
     expect(own).toHaveLength(1);
+    await waitUntil(() => standbys().some((pid) => parentOf(pid) === h.baton!.child.pid));
+    const standby = standbys().filter((pid) => parentOf(pid) === h.baton!.child.pid);
+    expect(standby).toHaveLength(1);
     expect((await h.baton.stop('SIGTERM')).code).toBe(0);
-    // The watchdog runs in a group of its own; it ends when its pipe closes with baton.
-    expect(await survivors(own)).toEqual([]);
+    // The watchdog runs in a group of its own; it ends when its pipe closes with baton. The standby is discarded.
+    expect(await survivors([...own, ...standby])).toEqual([]);
   });
 });
-
-/** Pids of running baton lifeline watchdogs. */
-function lifelines(): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('baton-lifeline') && isAlive(Number(entry))) out.push(Number(entry));
-    } catch {
-      // gone while reading
-    }
-  }
-  return out;
-}
-
-/** The parent pid of `pid`. */
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}

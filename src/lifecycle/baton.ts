@@ -4,6 +4,7 @@ import path from 'node:path';
 import getPort from 'get-port';
 import { runCheck, type CheckResult } from './check.js';
 import { RenderedConfigs } from './rendered-configs.js';
+import { StandbyKeeper } from './standby.js';
 import { judge, mark, numbers, type StatsMark } from './experiments/analysis.js';
 import { actualWeight, hasPhases, ManualGate, runPhases, type ExperimentsView, type PhasesOutcome, type PromotionHost } from './experiments/promotion.js';
 import { checkProgram, requireProgram } from './command.js';
@@ -104,6 +105,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #serving: Instance | undefined;
   readonly #retiring = new Set<Instance>();
   #candidate: GatewayProcess | undefined;
+  /** A shell started ahead of time that the next instance starts as (standby.ts). */
+  readonly #standby = new StandbyKeeper();
   #candidateAbort: AbortController | undefined;
   #wanted: Wanted | undefined;
   /** The request the running transition is carrying out. */
@@ -349,6 +352,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   async destroy(): Promise<void> {
     this.#closing ??= Promise.resolve();
     clearTimeout(this.#restartTimer);
+    this.#standby.close();
     this.#candidateAbort?.abort();
     clearTimeout(this.#previous?.timer);
     clearInterval(this.#previous?.guard);
@@ -500,7 +504,9 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const { cwd, env } = this.options;
     const command = config === undefined ? this.options.command : this.#rendered!.command(this.options.command, config);
     const extraEnv = config === undefined ? undefined : { BATON_CONFIG: config };
-    const candidate = new GatewayProcess({ generation: gen, command, port, sidePorts, cwd, env, ...(extraEnv ? { extraEnv } : {}) });
+    const standby = this.#standby.offer(env);
+    const candidate = new GatewayProcess({ generation: gen, command, port, sidePorts, cwd, env, standby, ...(extraEnv ? { extraEnv } : {}) });
+    this.#standby.taken(standby);
     candidate.on('line', (stream, line) => this.#emit({ type: 'output', gen, stream, line }));
     this.#candidate = candidate;
     return candidate;
@@ -692,6 +698,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     this.#storms.promoted(Date.now());
     this.#router.promote(instance.generation);
     this.#emit({ type: 'serving', gen: process.generation, ms, ...(generation.tls ? { tls: true } : {}) });
+    this.#standby.refillSoon(this.options.env, this.options.cwd);
     void process.exited.then(() => this.#onExit(instance));
     if (!previous) return;
     if (this.options.experiments.keepPrevious > 0 && !this.#closing) this.#keepWarm(previous, instance);
@@ -812,6 +819,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   async #close(signal: string | undefined): Promise<void> {
     this.#emit({ type: 'shutdown', signal });
     clearTimeout(this.#restartTimer);
+    this.#standby.close();
     this.#candidateAbort?.abort();
     if (!this.#router.current) this.#router.refuse('baton is shutting down');
     this.#release('shutdown');

@@ -3,6 +3,7 @@ import { execa, type ResultPromise } from 'execa';
 import { fillPort, sidePortEnv } from './command.js';
 import { LineTail, onLines } from './output-lines.js';
 import { signalGroup, trackGroup, untrackGroup } from './process-groups.js';
+import type { Standby } from './standby.js';
 
 export interface GatewaySpec {
   generation: number;
@@ -15,6 +16,8 @@ export interface GatewaySpec {
   extraEnv?: Readonly<Record<string, string>>;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** A standby started with `env` (standby.ts): the instance starts as it, when it can, instead of being spawned. */
+  standby?: Standby | undefined;
 }
 
 /** `{port}` and `{port:<name>}` filled in each value. */
@@ -53,6 +56,8 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
   readonly generation: number;
   readonly port: number;
   readonly sidePorts: Readonly<Record<string, number>>;
+  /** It started as a standby (standby.ts), not from a spawn of its own. */
+  readonly startedAsStandby: boolean;
   /** Resolves once when the process has ended, however it ended. */
   readonly exited: Promise<GatewayExit>;
   #exit: GatewayExit | undefined;
@@ -68,17 +73,23 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
     this.sidePorts = spec.sidePorts ?? {};
     const [file, ...args] = fillPort(spec.command, spec.port, this.sidePorts);
     const port = String(spec.port);
-    this.#subprocess = execa(file!, args, {
-      cwd: spec.cwd,
-      env: { ...spec.env, ...fillEnv(spec.extraEnv, spec.port, this.sidePorts), PORT: port, BATON_PORT: port, BATON_GENERATION: String(spec.generation), ...sidePortEnv(this.sidePorts) },
-      extendEnv: false,
-      detached: true,
-      buffer: false,
-      stdin: 'ignore',
-      reject: false,
-      cleanup: false,
-      forceKillAfterDelay: false,
-    });
+    const own = { ...fillEnv(spec.extraEnv, spec.port, this.sidePorts), PORT: port, BATON_PORT: port, BATON_GENERATION: String(spec.generation), ...sidePortEnv(this.sidePorts) };
+    const line = spec.standby?.ready && spec.standby.baseEnv === spec.env ? spec.standby.line({ file: file!, args, cwd: spec.cwd, env: own }) : undefined;
+    this.startedAsStandby = line !== undefined;
+    this.#subprocess =
+      line !== undefined
+        ? spec.standby!.become(line)
+        : execa(file!, args, {
+            cwd: spec.cwd,
+            env: { ...spec.env, ...own },
+            extendEnv: false,
+            detached: true,
+            buffer: false,
+            stdin: 'ignore',
+            reject: false,
+            cleanup: false,
+            forceKillAfterDelay: false,
+          });
     this.#pgid = this.#subprocess.pid;
     if (this.#pgid !== undefined) trackGroup(this.#pgid);
     for (const name of ['stdout', 'stderr'] as const) {
