@@ -56,8 +56,6 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
   readonly generation: number;
   readonly port: number;
   readonly sidePorts: Readonly<Record<string, number>>;
-  /** It started as a standby (standby.ts), not from a spawn of its own. */
-  readonly startedAsStandby: boolean;
   /** Resolves once when the process has ended, however it ended. */
   readonly exited: Promise<GatewayExit>;
   #exit: GatewayExit | undefined;
@@ -75,7 +73,6 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
     const port = String(spec.port);
     const own = { ...fillEnv(spec.extraEnv, spec.port, this.sidePorts), PORT: port, BATON_PORT: port, BATON_GENERATION: String(spec.generation), ...sidePortEnv(this.sidePorts) };
     const line = spec.standby?.ready && spec.standby.baseEnv === spec.env ? spec.standby.line({ file: file!, args, cwd: spec.cwd, env: own }) : undefined;
-    this.startedAsStandby = line !== undefined;
     this.#subprocess =
       line !== undefined
         ? spec.standby!.become(line)
