@@ -23,6 +23,42 @@ describe.each(DATA_PATHS)('plain HTTP/1.1 and the hand-over, on the %s', (_path,
     `POST ${path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
 
 
+  /** Sends `request`, reads the head, stops reading for a while (baton's writes back up), then reads the body to the close. */
+  const slowRead = (port: number, request: string): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const parts: Buffer[] = [];
+      let paused = false;
+      socket.on('data', (chunk: Buffer) => {
+        parts.push(chunk);
+        if (paused) return;
+        paused = true;
+        socket.pause();
+        setTimeout(() => socket.resume(), 400);
+      });
+      socket.on('error', reject);
+      socket.on('close', () => {
+        const all = Buffer.concat(parts);
+        const end = all.indexOf('\r\n\r\n');
+        const head = all.subarray(0, end).toString('latin1');
+        const rest = all.subarray(end + 4);
+        resolve(/transfer-encoding: chunked/i.test(head) ? dechunk(rest) : rest);
+      });
+      socket.write(request);
+    });
+  const dechunk = (data: Buffer): Buffer => {
+    const out: Buffer[] = [];
+    let at = 0;
+    for (;;) {
+      const line = data.indexOf('\r\n', at);
+      const size = parseInt(data.subarray(at, line).toString('latin1'), 16);
+      if (!(size > 0)) break;
+      out.push(data.subarray(line + 2, line + 2 + size));
+      at = line + 2 + size + 2;
+    }
+    return Buffer.concat(out);
+  };
+
   const paths = (text: string): unknown[] => parseResponses(text).map((r) => (JSON.parse(r.body) as { path: string }).path);
 
   describe('the fast path and the hand-over to node:http', () => {
@@ -118,6 +154,23 @@ describe.each(DATA_PATHS)('plain HTTP/1.1 and the hand-over, on the %s', (_path,
       expect(replies.slice(0, 3).map((r) => r.body.length)).toEqual([0, 1024 * 1024, 0]);
       expect(replies[1]!.body).toBe('b'.repeat(1024 * 1024));
       expect((JSON.parse(replies[3]!.body) as { path: string }).path).toBe('/after');
+    });
+
+    // The fast path reads upstream sockets into a reused buffer (upstream-pool.ts): while a
+    // client write is still in flight the next read must go elsewhere. A client that stops
+    // reading makes every write wait; each byte is checked where it lands.
+    it.each([
+      ['length', 16 * 1024],
+      ['length', 1024],
+      ['chunked', 1024],
+      ['close', 1024],
+    ])('a large %s answer in %i-byte pieces reaches a client that stops reading, every byte in place', async (framing, piece) => {
+      const kib = 16 * 1024;
+      const body = await slowRead(port, `GET /pattern?kib=${kib}&framing=${framing}&piece=${piece} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(body.length).toBe(kib * 1024);
+      let wrong = -1;
+      for (let i = 0; i < body.length && wrong === -1; i++) if (body[i] !== ((i * 7 + (i >> 12)) & 255)) wrong = i;
+      expect(wrong).toBe(-1);
     });
 
     it('Connection: close from the client is honoured after the answer', async () => {

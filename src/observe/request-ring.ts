@@ -48,8 +48,9 @@ export class BodyCapture {
       return;
     }
     const n = Math.min(chunk.length, this.#cap - this.size);
-    // No copy here: the slices live only until the exchange ends, when the ring copies them once.
-    this.parts.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+    // A copy (at most the cap per body): the bytes may sit in a read buffer that is reused
+    // once this read is handled (the fast path's upstream reads, upstream-pool.ts).
+    this.parts.push(Buffer.from(chunk.subarray(0, n)));
     this.size += n;
     if (n < chunk.length) this.truncated = true;
   }

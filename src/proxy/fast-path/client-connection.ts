@@ -323,8 +323,14 @@ export class FastConnection implements Exchange, UpstreamUser {
     if (this.#bodyLeft > 0) this.#read(true);
   }
 
-  upstreamData(chunk: Buffer): void {
-    if (this.#socket.destroyed) return;
+  /**
+   * One read from the gateway. `chunk` may sit in the upstream connection's reused read
+   * buffer: nothing here keeps it past the call except a client write still in flight,
+   * which is what the return value says (a partial head is copied, the inspector copies
+   * what it keeps).
+   */
+  upstreamData(chunk: Buffer): boolean {
+    if (this.#socket.destroyed) return false;
     // What this read brings for the client is gathered and written once (gathered-write.ts).
     const out = this.#toClient;
     let done: boolean | undefined;
@@ -339,16 +345,19 @@ export class FastConnection implements Exchange, UpstreamUser {
       for (;;) {
         read = heads.read(buf, offset, this.#req!.method === 'HEAD');
         if (read === 'incomplete') {
-          this.#resPartial = offset === 0 ? buf : buf.subarray(offset);
-          return;
+          this.#resPartial = Buffer.from(offset === 0 ? buf : buf.subarray(offset));
+          return false;
         }
-        if ('error' in read) return this.#upstreamBroken(read.error);
+        if ('error' in read) {
+          this.#upstreamBroken(read.error);
+          return false;
+        }
         head = read.head;
         offset += head.size;
         if (!head.interim) break; // a 1xx is dropped; the real response follows
         if (offset === buf.length) {
           this.#resPartial = undefined;
-          return;
+          return false;
         }
       }
       this.#resPartial = undefined;
@@ -366,10 +375,14 @@ export class FastConnection implements Exchange, UpstreamUser {
       else if (offset < buf.length) done = this.#responseBody(buf.subarray(offset), out);
     }
     // A malformed body cut the client off while gathering: what was gathered never goes out.
-    if (this.#socket.destroyed) return out.clear();
+    if (this.#socket.destroyed) {
+      out.clear();
+      return false;
+    }
     const flowing = out.flush(this.#socket);
     if (done !== undefined) this.#responseDone(done);
     else if (!flowing) this.#pauseUpstream();
+    return out.held;
   }
 
   /**

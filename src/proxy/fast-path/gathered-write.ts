@@ -13,6 +13,12 @@ const COPY_LIMIT = 16 * 1024;
 export class GatheredWrite {
   readonly #parts: Array<string | Buffer> = [];
   #size = 0;
+  /**
+   * After a flush: the socket may still hold one of the gathered buffers itself (a write
+   * not finished when `write` returned), so the memory under it must not be reused yet.
+   * False when everything was copied, or the kernel took it all at once.
+   */
+  held = false;
 
   text(s: string): void {
     this.#parts.push(s);
@@ -33,11 +39,13 @@ export class GatheredWrite {
   /** Writes what was gathered to `socket` and starts afresh; returns what `socket.write` said (false: wait for 'drain'). */
   flush(socket: net.Socket): boolean {
     const parts = this.#parts;
+    this.held = false;
     if (parts.length === 0) return true;
     let flowing: boolean;
     if (parts.length === 1) {
       const only = parts[0]!;
       flowing = typeof only === 'string' ? socket.write(only, 'latin1') : socket.write(only);
+      this.held = typeof only !== 'string' && socket.writableLength > 0;
     } else if (this.#size <= COPY_LIMIT) {
       const out = Buffer.allocUnsafe(this.#size);
       let at = 0;
@@ -48,6 +56,7 @@ export class GatheredWrite {
       for (const part of parts) typeof part === 'string' ? socket.write(part, 'latin1') : socket.write(part);
       flowing = !socket.writableNeedDrain;
       socket.uncork();
+      this.held = socket.writableLength > 0;
     }
     this.clear();
     return flowing;

@@ -5,7 +5,12 @@ import { ResponseHeads } from './response-head.js';
 
 /** What an upstream connection reports to the exchange using it. */
 export interface UpstreamUser {
-  upstreamData(chunk: Buffer): void;
+  /**
+   * Bytes from the gateway. `chunk` may be a view of the connection's read buffer, valid
+   * only during the call: returns true when something still refers to it afterwards (a
+   * client write not finished), so the next read goes to a fresh buffer.
+   */
+  upstreamData(chunk: Buffer): boolean;
   /** The connection ended or failed; `err` is undefined for a clean end by the gateway. */
   upstreamClosed(err: NodeJS.ErrnoException | undefined): void;
   /** The connection took all queued writes: paused request bodies may flow again. */
@@ -16,6 +21,10 @@ export interface UpstreamUser {
 export const IDLE_MS = 4000;
 /** How often free connections are checked against their idle limit. */
 const SWEEP_MS = 500;
+/** A plain connection's first read buffer; it doubles, up to MAX_READ, each time a read fills it. */
+const FIRST_READ = 16 * 1024;
+/** Node's own read size. */
+const MAX_READ = 64 * 1024;
 
 /**
  * One keep-alive connection to a gateway instance. Its listeners are set once and
@@ -35,6 +44,14 @@ export class Upstream {
 
   /** The SNI it was opened with ('' in plain TCP): a free connection serves requests for that name only. */
   readonly servername: string;
+  /**
+   * Plain TCP reads land in this buffer (`onread`), reused from read to read: no
+   * allocation and no stream push per read. Replaced when the user kept a reference to
+   * the last read (see UpstreamUser.upstreamData), or when a read filled it (a larger one).
+   */
+  #readBuffer: Buffer | undefined;
+  #readSize = FIRST_READ;
+  #replaceBuffer = false;
 
   constructor(target: { host: string; port: number }, pool: UpstreamPool, secure: { tls: UpstreamTls; host: string | undefined } | undefined) {
     this.#pool = pool;
@@ -43,14 +60,11 @@ export class Upstream {
       this.servername = options.servername ?? '';
       this.socket = lazy.tls.connect({ host: target.host, port: target.port, ...options });
       this.socket.setNoDelay(true);
+      this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     } else {
       this.servername = '';
-      this.socket = net.connect({ host: target.host, port: target.port, noDelay: true });
+      this.socket = net.connect({ host: target.host, port: target.port, noDelay: true, onread: { buffer: this.#nextBuffer, callback: this.#onRead } });
     }
-    this.socket.on('data', (chunk: Buffer) => {
-      if (this.user) this.user.upstreamData(chunk);
-      else this.socket.destroy(); // bytes nobody asked for: the connection is out of step
-    });
     this.socket.on('drain', () => this.user?.upstreamDrained());
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.#close(err));
     this.socket.on('close', () => this.#close(undefined));
@@ -59,6 +73,32 @@ export class Upstream {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The buffer the next plain read goes to. */
+  readonly #nextBuffer = (): Buffer => {
+    if (this.#readBuffer === undefined || this.#replaceBuffer) {
+      this.#readBuffer = Buffer.allocUnsafe(this.#readSize);
+      this.#replaceBuffer = false;
+    }
+    return this.#readBuffer;
+  };
+
+  /** A plain read: `n` bytes at the start of `buffer`. (Returning false would pause the socket.) */
+  readonly #onRead = (n: number, buffer: Uint8Array): boolean => {
+    if (n === buffer.length && this.#readSize < MAX_READ) {
+      this.#readSize *= 2;
+      this.#replaceBuffer = true;
+    }
+    if (this.#onData((buffer as Buffer).subarray(0, n))) this.#replaceBuffer = true;
+    return true;
+  };
+
+  /** Returns whether the user kept a reference to `chunk`. */
+  #onData(chunk: Buffer): boolean {
+    if (this.user) return this.user.upstreamData(chunk);
+    this.socket.destroy(); // bytes nobody asked for: the connection is out of step
+    return false;
   }
 
   /** The exchange finished cleanly: back to the pool for the next request. */
