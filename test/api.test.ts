@@ -103,6 +103,20 @@ describe.each(DATA_PATHS)('the control plane, on the %s', (_name, pathFlags) => 
     expect((await api(admin, '/api/requests/999999')).status).toBe(404);
   });
 
+  // The fast path reads upstream sockets into a reused buffer; the inspector keeps slices
+  // of a body until its exchange ends, so those reads must not be overwritten meanwhile.
+  it('keeps the start of an answer that came in many reads byte for byte', async () => {
+    const { url, admin } = await start([...pathFlags, '--record-body', '16']);
+    const reply = await request(`${url}/pattern?kib=256&piece=1024`);
+    expect(reply.body.length).toBeGreaterThan(0);
+    const [kept] = (await api(admin, '/api/requests?path=pattern')).body as Json[];
+    const body = (await api(admin, `/api/requests/${kept!.id}`)).body.response.body as Json;
+    expect(body).toMatchObject({ size: 16 * 1024, truncated: true });
+    const bytes = Buffer.from(body.base64 as string, 'base64');
+    const wrong = bytes.findIndex((b, i) => b !== ((i * 7 + (i >> 12)) & 255));
+    expect(wrong).toBe(-1);
+  });
+
   it('counts a refusal at the edge as unrouted, and keeps it in the inspector with no generation', async () => {
     const { url, admin } = await start(pathFlags);
     const port = Number(new URL(url).port);

@@ -69,12 +69,15 @@ export class ExchangeTrace {
     this.#responseHead = head;
   }
 
-  /** Response body bytes, as they pass (decoded, when re-framed). */
-  bodyOut(chunk: Buffer): void {
+  /**
+   * Response body bytes, as they pass (decoded, when re-framed). Returns whether the
+   * inspector kept a slice of `chunk` (it is copied when the exchange ends, not before).
+   */
+  bodyOut(chunk: Buffer): boolean {
     this.bytesOut += chunk.length;
     const ring = this.observer.ring;
-    if (!ring.enabled) return;
-    (this.#responseBody ??= new BodyCapture(ring.bodyCapBytes)).add(chunk);
+    if (!ring.enabled) return false;
+    return (this.#responseBody ??= new BodyCapture(ring.bodyCapBytes)).add(chunk);
   }
 
   /**

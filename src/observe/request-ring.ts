@@ -42,17 +42,20 @@ export class BodyCapture {
     this.#cap = cap;
   }
 
-  add(chunk: Buffer): void {
+  /** Keeps the start of `chunk` (a slice, no copy) until the cap; returns whether it kept any of it. */
+  add(chunk: Buffer): boolean {
     if (this.size >= this.#cap) {
       if (chunk.length > 0) this.truncated = true;
-      return;
+      return false;
     }
     const n = Math.min(chunk.length, this.#cap - this.size);
-    // A copy (at most the cap per body): the bytes may sit in a read buffer that is reused
-    // once this read is handled (the fast path's upstream reads, upstream-pool.ts).
-    this.parts.push(Buffer.from(chunk.subarray(0, n)));
+    // No copy here: the slices live only until the exchange ends, when the ring copies them
+    // once. (A caller whose chunk sits in a reused read buffer is told, and reads the next
+    // one elsewhere: fast-path/upstream-pool.ts.)
+    this.parts.push(n === chunk.length ? chunk : chunk.subarray(0, n));
     this.size += n;
     if (n < chunk.length) this.truncated = true;
+    return n > 0;
   }
 
   /** One buffer (a copy), for a body read back outside the ring. */

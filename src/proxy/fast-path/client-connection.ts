@@ -98,6 +98,8 @@ export class FastConnection implements Exchange, UpstreamUser {
   #decoder: ChunkedDecoder | undefined;
   /** What the client was told about keeping the connection. */
   #keepAlive = true;
+  /** The inspector kept a slice of the upstream read being handled (it copies it when the exchange ends). */
+  #sliceKept = false;
   /** The last request head this connection sent and its verdict: the same head again is not parsed again. */
   readonly #lastRequest = new LastHead<RequestHead>();
   readonly #toClient = new GatheredWrite();
@@ -325,12 +327,13 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /**
    * One read from the gateway. `chunk` may sit in the upstream connection's reused read
-   * buffer: nothing here keeps it past the call except a client write still in flight,
-   * which is what the return value says (a partial head is copied, the inspector copies
-   * what it keeps).
+   * buffer: the return value says whether anything still refers to it after the call — a
+   * client write still in flight, or the inspector's slice of a body whose exchange is not
+   * over (a partial head is copied).
    */
   upstreamData(chunk: Buffer): boolean {
     if (this.#socket.destroyed) return false;
+    this.#sliceKept = false;
     // What this read brings for the client is gathered and written once (gathered-write.ts).
     const out = this.#toClient;
     let done: boolean | undefined;
@@ -382,7 +385,7 @@ export class FastConnection implements Exchange, UpstreamUser {
     const flowing = out.flush(this.#socket);
     if (done !== undefined) this.#responseDone(done);
     else if (!flowing) this.#pauseUpstream();
-    return out.held;
+    return out.held || (this.#sliceKept && this.#trace !== undefined);
   }
 
   /**
@@ -396,7 +399,7 @@ export class FastConnection implements Exchange, UpstreamUser {
         const n = Math.min(this.#resLeft, chunk.length);
         this.#resLeft -= n;
         const body = n === chunk.length ? chunk : chunk.subarray(0, n);
-        this.#trace?.bodyOut(body);
+        if (this.#trace?.bodyOut(body)) this.#sliceKept = true;
         out.bytes(body);
         return this.#resLeft === 0 ? n === chunk.length : undefined;
       }
@@ -423,7 +426,7 @@ export class FastConnection implements Exchange, UpstreamUser {
 
   /** One slice of a chunked or close-delimited body, as a chunk of baton's own. */
   readonly #gatherChunk = (data: Buffer): void => {
-    this.#trace?.bodyOut(data);
+    if (this.#trace?.bodyOut(data)) this.#sliceKept = true;
     const out = this.#toClient;
     out.text(chunkHeader(data.length));
     out.bytes(data);
