@@ -75,12 +75,10 @@ export class Standby {
 
   /**
    * The shell line that makes it `what`, or undefined when a direct spawn must be used
-   * instead (see the class comment).
+   * instead (see the class comment). The program is looked up on the PATH it will run with.
    */
-  // (An instance method: the program is looked up on the PATH it will run with.)
   line(what: Becoming): string | undefined {
-    const program = resolveProgram(what.file, what.cwd, { PATH: what.env.PATH ?? this.baseEnv.PATH });
-    if (program === undefined) return undefined;
+    if (resolveProgram(what.file, what.cwd, { PATH: what.env.PATH ?? this.baseEnv.PATH }) === undefined) return undefined;
     const words = [what.file, ...what.args];
     if (words.some((word) => /[\n\r\0]/.test(word)) || /[\n\r\0]/.test(what.cwd)) return undefined;
     const vars = Object.entries(what.env);

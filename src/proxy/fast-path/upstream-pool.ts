@@ -8,7 +8,8 @@ export interface UpstreamUser {
   /**
    * Bytes from the gateway. `chunk` may be a view of the connection's read buffer, valid
    * only during the call: returns true when something still refers to it afterwards (a
-   * client write not finished), so the next read goes to a fresh buffer.
+   * client write not finished, the inspector's slice of a body still in flight), so the
+   * next read goes to a fresh buffer.
    */
   upstreamData(chunk: Buffer): boolean;
   /** The connection ended or failed; `err` is undefined for a clean end by the gateway. */
