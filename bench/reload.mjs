@@ -184,7 +184,7 @@ export async function reloadScenario(argv = process.argv) {
   console.log(`\n${md}\n`);
   const batonRuns = [...idle, ...runs.filter((r) => r.baton)];
   const breakdown = table(
-    ['gateway', 'strategy', 'save → change (watch, early look or debounce)', 'change → spawned (--check, spawn)', 'spawned → gateway listening', 'listening → serving (health-poll lag, or the rest of the debounce)', 'serving → first new answer', 'save-to-serve', 'baton\'s own (save-to-serve − gateway start)', 'vs time-to-healthy (unloaded, separate)'],
+    ['gateway', 'strategy', 'save → change (watch, early look or debounce)', 'change → spawned (--check, spawn or standby)', 'spawned → gateway listening', 'listening → serving (health-poll lag, or the rest of the debounce)', 'serving → first new answer', 'save-to-serve', 'baton\'s own (save-to-serve − gateway start)', 'vs time-to-healthy (unloaded, separate)'],
     batonRuns.map((r) => [
       r.gateway,
       r.strategy,

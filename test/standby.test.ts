@@ -1,7 +1,7 @@
-import { mkdtempSync, realpathSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Standby } from '../src/lifecycle/standby.js';
 import { isAlive } from './helpers/baton-process.js';
 import { sleep, writeConfig } from './helpers/files.js';
@@ -24,6 +24,10 @@ describe('a standby', () => {
   it('becomes the program with its arguments, folder and variables exactly, keeping its pid and group', async () => {
     const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), "baton standby it's ")));
     const standby = new Standby({ PATH: process.env.PATH, KEPT: 'from the start' }, os.tmpdir());
+    onTestFinished(() => {
+      standby.discard(); // (once it became the program, there is nothing to discard)
+      rmSync(dir, { recursive: true, force: true });
+    });
     await sleep(50); // a shell that is really waiting on its line
     expect(standby.ready).toBe(true);
     const args = ['-e', 'process.stdout.write(JSON.stringify({ argv: process.argv.slice(1), cwd: process.cwd(), env: [process.env.KEPT, process.env.PORT, process.env.ODD], pid: process.pid, pgid: Number(require("fs").readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ")[2]) }))', '--', "it's", 'a b', '$HOME', '`date`', '*', 'é', '', '"quoted"', '\\'];
@@ -51,6 +55,8 @@ describe('a standby', () => {
       expect(standby.line({ file: 'node', args: [], cwd: os.tmpdir(), env: { 'NOT-A-NAME': 'x' } })).toBeUndefined();
       expect(standby.line({ file: 'node', args: [], cwd: os.tmpdir(), env: { PORT: '1\n2' } })).toBeUndefined();
       expect(standby.line({ file: 'node', args: [], cwd: os.tmpdir(), env: { PORT: '1' } })).toMatch(/exec node$/);
+      standby.discard();
+      expect(standby.line({ file: 'node', args: [], cwd: os.tmpdir(), env: {} })).toBeUndefined(); // no longer waiting
     } finally {
       standby.discard();
     }

@@ -506,7 +506,6 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const extraEnv = config === undefined ? undefined : { BATON_CONFIG: config };
     const standby = this.#standby.offer(env);
     const candidate = new GatewayProcess({ generation: gen, command, port, sidePorts, cwd, env, standby, ...(extraEnv ? { extraEnv } : {}) });
-    this.#standby.taken(standby);
     candidate.on('line', (stream, line) => this.#emit({ type: 'output', gen, stream, line }));
     this.#candidate = candidate;
     return candidate;

@@ -16,7 +16,7 @@ export interface GatewaySpec {
   extraEnv?: Readonly<Record<string, string>>;
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** A standby started with `env` (standby.ts): the instance starts as it, when it can, instead of being spawned. */
+  /** A standby started with `env` (standby.ts, StandbyKeeper.offer): the instance starts as it, when it can, instead of being spawned. */
   standby?: Standby | undefined;
 }
 
@@ -49,6 +49,13 @@ type GatewayEvents = {
 const TAIL_LINES = 12;
 
 /**
+ * How an instance process is started, directly or as a standby (standby.ts): its own
+ * process group, exactly the environment given, output streamed (never buffered), no
+ * rejection or kill of execa's own (baton stops the group itself).
+ */
+export const INSTANCE_SPAWN = { extendEnv: false, detached: true, buffer: false, reject: false, cleanup: false, forceKillAfterDelay: false } as const;
+
+/**
  * One gateway process, started in its own process group so that stopping it
  * also stops whatever it spawned. It knows nothing about proxies or files.
  */
@@ -72,21 +79,8 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
     const [file, ...args] = fillPort(spec.command, spec.port, this.sidePorts);
     const port = String(spec.port);
     const own = { ...fillEnv(spec.extraEnv, spec.port, this.sidePorts), PORT: port, BATON_PORT: port, BATON_GENERATION: String(spec.generation), ...sidePortEnv(this.sidePorts) };
-    const line = spec.standby?.ready && spec.standby.baseEnv === spec.env ? spec.standby.line({ file: file!, args, cwd: spec.cwd, env: own }) : undefined;
-    this.#subprocess =
-      line !== undefined
-        ? spec.standby!.become(line)
-        : execa(file!, args, {
-            cwd: spec.cwd,
-            env: { ...spec.env, ...own },
-            extendEnv: false,
-            detached: true,
-            buffer: false,
-            stdin: 'ignore',
-            reject: false,
-            cleanup: false,
-            forceKillAfterDelay: false,
-          });
+    const line = spec.standby?.line({ file: file!, args, cwd: spec.cwd, env: own });
+    this.#subprocess = line !== undefined ? spec.standby!.become(line) : execa(file!, args, { ...INSTANCE_SPAWN, cwd: spec.cwd, env: { ...spec.env, ...own }, stdin: 'ignore' });
     this.#pgid = this.#subprocess.pid;
     if (this.#pgid !== undefined) trackGroup(this.#pgid);
     for (const name of ['stdout', 'stderr'] as const) {

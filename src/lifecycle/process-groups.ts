@@ -10,7 +10,9 @@ import { guard, release } from './lifeline.js';
 const live = new Set<number>();
 let hooked = false;
 
+/** Tracks a group (idempotent: a standby's group is tracked again when it becomes an instance). */
 export function trackGroup(pgid: number): void {
+  if (live.has(pgid)) return;
   live.add(pgid);
   guard(pgid);
   if (!hooked) {

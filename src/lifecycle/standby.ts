@@ -1,6 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { shellQuote } from '../presets/preset.js';
 import { resolveProgram } from './command.js';
+import { INSTANCE_SPAWN } from './gateway-process.js';
 import { signalGroup, trackGroup, untrackGroup } from './process-groups.js';
 
 /**
@@ -46,17 +47,7 @@ export class Standby {
 
   constructor(baseEnv: NodeJS.ProcessEnv, cwd: string) {
     this.baseEnv = baseEnv;
-    this.#subprocess = execa('sh', ['-c', SCRIPT, NAME], {
-      cwd,
-      env: baseEnv,
-      extendEnv: false,
-      detached: true,
-      buffer: false,
-      stdin: 'pipe',
-      reject: false,
-      cleanup: false,
-      forceKillAfterDelay: false,
-    });
+    this.#subprocess = execa('sh', ['-c', SCRIPT, NAME], { ...INSTANCE_SPAWN, cwd, env: baseEnv, stdin: 'pipe' });
     const pid = this.#subprocess.pid;
     if (pid !== undefined) trackGroup(pid);
     void this.#subprocess.then(() => {
@@ -75,9 +66,11 @@ export class Standby {
 
   /**
    * The shell line that makes it `what`, or undefined when a direct spawn must be used
-   * instead (see the class comment). The program is looked up on the PATH it will run with.
+   * instead: it is no longer waiting, or the line would not mean what the spawn would (see
+   * the class comment). The program is looked up on the PATH it will run with.
    */
   line(what: Becoming): string | undefined {
+    if (!this.ready) return undefined;
     if (resolveProgram(what.file, what.cwd, { PATH: what.env.PATH ?? this.baseEnv.PATH }) === undefined) return undefined;
     const words = [what.file, ...what.args];
     if (words.some((word) => /[\n\r\0]/.test(word)) || /[\n\r\0]/.test(what.cwd)) return undefined;
@@ -117,19 +110,17 @@ export class StandbyKeeper {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  /** The standby to offer a spawn of an instance with `env` (GatewaySpec.standby); one started with another environment is discarded. */
+  /**
+   * The standby to offer a spawn of an instance with `env` (GatewaySpec.standby), if one is
+   * waiting; one started with another environment, or already used, is let go. Once used
+   * it is no longer ready, so the next promotion starts another.
+   */
   offer(env: NodeJS.ProcessEnv): Standby | undefined {
     const standby = this.#standby;
-    if (standby === undefined) return undefined;
-    if (standby.ready && standby.baseEnv === env) return standby;
-    standby.discard();
+    if (standby?.ready && standby.baseEnv === env) return standby;
+    standby?.discard(); // (a used one is the instance now: discard leaves it alone)
     this.#standby = undefined;
     return undefined;
-  }
-
-  /** The offered standby became an instance (or could not): the next one is started after the next promotion. */
-  taken(standby: Standby | undefined): void {
-    if (standby !== undefined && !standby.ready && this.#standby === standby) this.#standby = undefined;
   }
 
   /** A generation was promoted: a standby for the next save is started shortly, if none is waiting. */

@@ -343,18 +343,20 @@ export class FastConnection implements Exchange, UpstreamUser {
       const buf = this.#resPartial ? Buffer.concat([this.#resPartial, chunk]) : chunk;
       let offset = 0;
       const heads = this.#up!.heads;
-      let read: ReturnType<typeof heads.read>;
+      let read: ReadResponse;
       let head: ResponseHead;
       for (;;) {
-        read = heads.read(buf, offset, this.#req!.method === 'HEAD');
-        if (read === 'incomplete') {
+        const got = heads.read(buf, offset, this.#req!.method === 'HEAD');
+        if (got === 'incomplete') {
+          // Copied: the read it came in may sit in a buffer reused for the next one.
           this.#resPartial = Buffer.from(offset === 0 ? buf : buf.subarray(offset));
           return false;
         }
-        if ('error' in read) {
-          this.#upstreamBroken(read.error);
+        if ('error' in got) {
+          this.#upstreamBroken(got.error);
           return false;
         }
+        read = got;
         head = read.head;
         offset += head.size;
         if (!head.interim) break; // a 1xx is dropped; the real response follows
@@ -373,7 +375,7 @@ export class FastConnection implements Exchange, UpstreamUser {
       this.#keepAlive = !this.#req!.close && !this.#host.closing && !this.#lastBeforeEnd;
       this.#resLeft = head.contentLength;
       if (head.body === 'chunked') this.#decoder = new ChunkedDecoder();
-      out.bytes((read as ReadResponse).clientHead(this.#keepAlive));
+      out.bytes(read.clientHead(this.#keepAlive));
       if (head.body === 'none' || (head.body === 'length' && head.contentLength === 0)) done = offset === buf.length;
       else if (offset < buf.length) done = this.#responseBody(buf.subarray(offset), out);
     }
