@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BatonProcess, FIXTURE } from './helpers/baton-process.js';
 import { sleep, writeConfig, writeText } from './helpers/files.js';
@@ -69,21 +70,86 @@ describe('early start: the new instance boots during the debounce', () => {
     expect(baton.events.some((e) => e.type === 'rejected')).toBe(false);
   });
 
-  it('an early change that cut a starting instance short and is then undone starts that instance again', async () => {
+  it('an early change while an instance is starting waits for its verdict: undone, it never cuts that instance short', async () => {
     const { config, url, baton } = await servingV1(1000);
 
     // A slow-starting config, saved and settled (the debounce passes while it boots).
     writeConfig(config, { version: 'v2', listenDelayMs: 4000 });
     await baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
     await sleep(1500);
-    // Another save cuts it short, then is undone: the files are back to the slow config.
+    // Another save, undone within the debounce: the files are back to the slow config.
     writeConfig(config, { version: 'v3' });
-    await baton.waitFor((e) => e.type === 'abandoned' && e.gen === 2);
+    await baton.waitFor((e) => e.type === 'change' && e.early === true && baton.events.filter((c) => c.type === 'change').length === 2);
     writeConfig(config, { version: 'v2', listenDelayMs: 4000 });
-    await baton.waitFor((e) => e.type === 'abandoned' && e.gen === 3);
 
     const served = await baton.waitFor((e) => e.type === 'serving' && e.gen !== 1, { timeoutMs: 20_000 });
-    expect(served.gen).toBe(4);
+    expect(served.gen).toBe(2);
     expect((await getJson(url)).version).toBe('v2');
+    expect(baton.events.filter((e) => e.type === 'starting')).toHaveLength(2);
+    expect(baton.events.some((e) => e.type === 'abandoned')).toBe(false);
+  });
+
+  it('an early change while an instance is starting that holds supersedes it when the debounce has passed', async () => {
+    const { config, url, baton } = await servingV1(500);
+
+    writeConfig(config, { version: 'v2', listenDelayMs: 4000 });
+    await baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
+    await sleep(700);
+    writeConfig(config, { version: 'v3' });
+    await baton.waitFor((e) => e.type === 'abandoned' && e.gen === 2);
+    await baton.serving(3);
+    expect((await getJson(url)).version).toBe('v3');
+    expect(baton.events.some((e) => e.type === 'serving' && e.gen === 2)).toBe(false);
+  });
+
+  it('a file in the watched folder rewritten with the bytes it had, after the early look, does not void the early change', async () => {
+    const dir = h.tmp.file('conf');
+    mkdirSync(dir);
+    const config = `${dir}/gateway.json`;
+    const other = `${dir}/other.json`;
+    writeConfig(config, { version: 'v1' });
+    writeText(other, 'stable');
+    const baton = BatonProcess.start(['-p', '0', '--debounce', '1500', '-w', dir, '--', 'node', FIXTURE, config]);
+    h.baton = baton;
+    const url = await baton.url();
+    await baton.serving(1);
+
+    writeConfig(config, { version: 'v2' });
+    await baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
+    // Truncated, then written back with a pause between (a gateway rendering a file at start).
+    writeText(other, '');
+    await sleep(100);
+    writeText(other, 'stable');
+
+    await baton.serving(2);
+    expect((await getJson(url)).version).toBe('v2');
+    expect(baton.events.filter((e) => e.type === 'starting')).toHaveLength(2);
+    expect(baton.events.some((e) => e.type === 'abandoned')).toBe(false);
+  });
+
+  it('a file rewritten with the bytes it had while an instance is starting never cuts it short', async () => {
+    const dir = h.tmp.file('conf');
+    mkdirSync(dir);
+    const config = `${dir}/gateway.json`;
+    const other = `${dir}/other.json`;
+    writeConfig(config, { version: 'v1' });
+    writeText(other, 'stable');
+    const baton = BatonProcess.start(['-p', '0', '--debounce', '300', '-w', dir, '--', 'node', FIXTURE, config]);
+    h.baton = baton;
+    const url = await baton.url();
+    await baton.serving(1);
+
+    writeConfig(config, { version: 'v2', listenDelayMs: 2000 });
+    await baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
+    await sleep(500);
+    // The early look reads it empty; by the debounce's end it is what it was.
+    writeText(other, '');
+    await baton.waitFor((e) => e.type === 'change' && e.early === true && baton.events.filter((c) => c.type === 'change').length === 2);
+    writeText(other, 'stable');
+
+    await baton.serving(2);
+    expect((await getJson(url)).version).toBe('v2');
+    expect(baton.events.filter((e) => e.type === 'starting')).toHaveLength(2);
+    expect(baton.events.some((e) => e.type === 'abandoned')).toBe(false);
   });
 });

@@ -49,8 +49,6 @@ type Outcome = { kind: 'ready'; ms: number; tls: boolean } | { kind: 'aborted' }
 interface Unconfirmed {
   held: Promise<boolean>;
   settle: (held: boolean) => void;
-  /** The request it cut short; redone if the early change turns out void. */
-  replaced: ReloadReason | undefined;
 }
 
 /** A request for a new generation, as the next transition will run it. */
@@ -109,10 +107,10 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   readonly #standby = new StandbyKeeper();
   #candidateAbort: AbortController | undefined;
   #wanted: Wanted | undefined;
-  /** The request the running transition is carrying out. */
-  #running: Wanted | undefined;
   /** The newest early change still waiting for the watcher's verdict. */
   #unconfirmed: Unconfirmed | undefined;
+  /** An early change that came while a transition ran: it acts only if the verdict is held. */
+  #earlyWaiting = false;
   #transitions: Promise<void> | undefined;
   #crashes = 0;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -184,15 +182,26 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     });
     this.#watcher.on('change', (files, early) => {
       this.#emit({ type: 'change', files, early });
-      this.#noticeStorms(files);
+      // A change only of files a storm just dropped is no reload: they are ignored from now on.
+      if (this.#noticeStorms(files) === files.length) return;
+      // An unconfirmed change never cuts a starting instance short: what the early look read
+      // may be half a write (a gateway rewriting a file in the folder with the bytes it had,
+      // say). It waits for the debounce's verdict, and only a held one supersedes.
+      if (early && this.#transitions) {
+        this.#earlyWaiting = true;
+        return;
+      }
       this.#request('change', early);
     });
     this.#watcher.on('settled', (held) => {
+      if (this.#earlyWaiting) {
+        this.#earlyWaiting = false;
+        if (held) this.#request('change');
+        return;
+      }
       const early = this.#unconfirmed;
       this.#unconfirmed = undefined;
       early?.settle(held);
-      // The files are back to what the cut-short request was starting: start it again.
-      if (!held && early?.replaced) this.#request(early.replaced);
     });
     this.#watcher.on('error', (err) => this.#emit({ type: 'warning', message: `watcher: ${err.message}` }));
   }
@@ -374,7 +383,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     if (reason !== 'crash') this.#crashes = 0;
     clearTimeout(this.#restartTimer);
     this.#unconfirmed?.settle(false); // superseded before its verdict
-    this.#unconfirmed = early ? unconfirmed((this.#wanted ?? this.#running)?.reason) : undefined;
+    this.#unconfirmed = early ? unconfirmed() : undefined;
     this.#wanted = { reason, unconfirmed: this.#unconfirmed };
     this.#candidateAbort?.abort(); // newest files win
     this.#transitions ??= this.#runTransitions();
@@ -385,9 +394,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       while (this.#wanted && !this.#closing) {
         const wanted = this.#wanted;
         this.#wanted = undefined;
-        this.#running = wanted;
         await this.#transition(wanted).catch((err: unknown) => this.#transitionFailed(err));
-        this.#running = undefined;
       }
     } finally {
       this.#transitions = undefined;
@@ -484,9 +491,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
    * A file that keeps changing while the reload it caused is still settling is being
    * rewritten by something (a log, output the gateway writes at start), not saved by a
    * person (watch/storm.ts). Inside a watched folder it is dropped, so the next instance
-   * can be served; a file named with --watch is only warned about.
+   * can be served; a file named with --watch is only warned about. Returns how many of
+   * `files` it dropped.
    */
-  #noticeStorms(files: readonly string[]): void {
+  #noticeStorms(files: readonly string[]): number {
+    let dropped = 0;
     // A healthy candidate in its experiment phases is not "starting": saves then are a person's edits.
     for (const file of this.#storms.changed(files, Date.now(), this.#transitions !== undefined && !this.#inPhases)) {
       const shown = path.relative(this.options.cwd, file) || file;
@@ -496,8 +505,10 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
         continue;
       }
       this.#watcher.drop(file);
+      dropped++;
       this.#emit({ type: 'warning', message: `${what}: something rewrites it (a log file, or output the gateway writes at start). baton ignores it from now on; to keep it so, add --ignore ${shellQuote(shown)} (or a line in .gitignore)` });
     }
+    return dropped;
   }
 
   #spawn(gen: number, port: number, sidePorts: Record<string, number>, config: string | undefined): GatewayProcess {
@@ -849,10 +860,10 @@ function servedTotals(stats: GenerationStats): ServedTotals {
   return { requests: stats.requests, statuses: { ...stats.statuses }, own: { ...stats.own }, p50Ms: ms(stats.total.percentile(50)), p99Ms: ms(stats.total.percentile(99)), bytesIn: stats.bytesIn, bytesOut: stats.bytesOut };
 }
 
-function unconfirmed(replaced: ReloadReason | undefined): Unconfirmed {
+function unconfirmed(): Unconfirmed {
   let settle!: (held: boolean) => void;
   const held = new Promise<boolean>((resolve) => (settle = resolve));
-  return { held, settle, replaced };
+  return { held, settle };
 }
 
 /** The gateway's own last error line (KrakenD's `ERROR parsing …`, a panic), to put in the reason. */

@@ -49,10 +49,10 @@ type WatcherEvents = {
   error: [err: Error];
 };
 
-/** What the early look read, and whether any file event came after it. */
+/** What the early look read, and the files with an event since it began. */
 interface EarlyLook {
   digests: Map<string, string | null>;
-  spoiled: boolean;
+  touched: Set<string>;
   /** A change was emitted for it (the files differed). */
   emitted: boolean;
 }
@@ -184,7 +184,7 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
     // A .gitignore is not the gateway's: a change to it only changes what is watched.
     if (path.basename(file) === '.gitignore' && this.#gitignore) return this.#gitignore.changed(file);
     this.#pending.add(file);
-    if (this.#early) this.#early.spoiled = true;
+    this.#early?.touched.add(file);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#flush(() => this.#compare()), this.debounceMs);
     if (this.debounceMs > EARLY_QUIET_MS && !this.#early) {
@@ -203,7 +203,7 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   /** Reads the pending files without settling them; at most one early look per burst. */
   async #lookEarly(): Promise<void> {
     if (this.#early || this.#pending.size === 0 || this.#closed) return;
-    const early: EarlyLook = { digests: new Map(), spoiled: false, emitted: false };
+    const early: EarlyLook = { digests: new Map(), touched: new Set(), emitted: false };
     this.#early = early;
     const changed: string[] = [];
     for (const file of this.#pending) {
@@ -212,7 +212,7 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
       if (differs(this.#digests.get(file), next)) changed.push(file);
     }
     // A file event during the look: what was read may be half a save; the debounce decides.
-    if (changed.length === 0 || early.spoiled || this.#closed) return;
+    if (changed.length === 0 || early.touched.size > 0 || this.#closed) return;
     early.emitted = true;
     this.emit('change', changed, true);
   }
@@ -224,10 +224,10 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
     this.#early = undefined;
     clearTimeout(this.#earlyTimer);
     const changed: string[] = [];
-    let held = early?.emitted === true && !early.spoiled;
+    let held = early?.emitted === true;
     for (const file of files) {
       const next = await digest(file);
-      if (early?.digests.get(file) !== next) held = false;
+      if (early && !heldSince(early, file, next, this.#digests.get(file))) held = false;
       if (!differs(this.#digests.get(file), next)) continue;
       this.#digests.set(file, next);
       changed.push(file);
@@ -236,6 +236,19 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
     if (early?.emitted) this.emit('settled', held);
     if (changed.length > 0 && !held) this.emit('change', changed, false);
   }
+}
+
+/**
+ * Whether `file` (now `next`) keeps an early look's change good. A file the look read
+ * holds if no event came since and the bytes are what it read (an event, even one that
+ * ends with the same bytes, may have let the new instance read half a write). A file
+ * first touched after the look holds if its bytes are the settled ones: a write that
+ * leaves a file as it was is no change, to an early instance as to a serving one (a
+ * gateway that rewrites a file in the watched folder at start, say).
+ */
+function heldSince(early: EarlyLook, file: string, next: string | null, settled: string | null | undefined): boolean {
+  if (early.digests.has(file)) return !early.touched.has(file) && early.digests.get(file) === next;
+  return !differs(settled, next);
 }
 
 /** Whether a file's digest moved: a file never seen that cannot be read is no change. */
