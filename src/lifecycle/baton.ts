@@ -569,6 +569,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
         candidate.on('line', wake);
         return () => candidate.off('line', wake);
       };
+      // Side ports are promoted with the main one, so each must be taken before the switch;
+      // they are waited for beside the health probe, not after it (each wait is a connect).
+      const sides = Object.entries(candidate.sidePorts);
+      const sidesPending = new Set(sides.map(([name]) => name));
+      const sidesListening = Promise.all(sides.map(([name, port]) => waitListening(port, stop.signal, nudge).then(() => sidesPending.delete(name))));
+      sidesListening.catch(() => {}); // awaited once healthy; an abort ends it before then
       try {
         await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure, nudge, ...(tls ? { tls: this.#upstreamTls } : {}) });
       } catch (err) {
@@ -577,12 +583,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
         tls = true;
         await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure, nudge, tls: this.#upstreamTls });
       }
-      // Side ports are promoted with the main one, so each must be taken before the switch.
-      for (const [name, port] of Object.entries(candidate.sidePorts)) {
-        lastProbe = `side port ${name} (:${port}) accepts no connection`;
+      const waiting = sides.find(([name]) => sidesPending.has(name));
+      if (waiting) {
+        lastProbe = `side port ${waiting[0]} (:${waiting[1]}) accepts no connection`;
         lastKind = 'side';
-        await waitListening(port, stop.signal, nudge);
       }
+      await sidesListening;
       if (candidate.alive && !superseded.aborted) return { kind: 'ready', ms: Date.now() - started, tls };
     } catch (err) {
       if (err instanceof TlsHandshakeError && !superseded.aborted && !checkFailed.aborted) {

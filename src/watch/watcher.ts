@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { readFileSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import path from 'node:path';
@@ -256,10 +257,19 @@ function differs(previous: string | null | undefined, next: string | null): bool
   return previous !== next && !(previous === undefined && next === null);
 }
 
+/**
+ * A regular file up to this size (a config file) is read at once: an asynchronous read
+ * takes four turns of an event loop that, under load, is busy proxying, and that wait is
+ * paid on every save before the new instance starts (docs/performance.md).
+ */
+const READ_AT_ONCE = 1024 * 1024;
+
 /** sha1 of a file's bytes; null when it cannot be read (deleted, or replaced mid-save). */
 async function digest(file: string): Promise<string | null> {
   try {
-    return createHash('sha1').update(await readFile(file)).digest('hex');
+    const info = statSync(file);
+    const bytes = info.isFile() && info.size <= READ_AT_ONCE ? readFileSync(file) : await readFile(file);
+    return createHash('sha1').update(bytes).digest('hex');
   } catch {
     return null;
   }
