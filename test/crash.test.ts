@@ -31,6 +31,23 @@ describe('crash of the serving instance', () => {
     expect((await getJson(url)).generation).toBe('2');
   });
 
+  it('a change undone while a crash restart waits for its backoff: the restart is still made', async () => {
+    const config = h.tmp.file('gateway.json');
+    writeConfig(config, { version: 'loop', crashAfterMs: 300 });
+    h.baton = startFixture(config, ['--debounce', '400']);
+    await h.baton.waitFor((e) => e.type === 'crashed' && (e.restartInMs as number) >= 800, { timeoutMs: 30_000 });
+    // During the backoff: a save (an early start, which cuts the wait short), undone within the debounce.
+    writeConfig(config, { version: 'other' });
+    const early = await h.baton.waitFor((e) => e.type === 'starting' && e.reason === 'change');
+    await sleep(100);
+    writeConfig(config, { version: 'loop', crashAfterMs: 300 });
+    const abandoned = await h.baton.waitFor((e) => e.type === 'abandoned' && e.gen === early.gen);
+
+    // Nothing serves and requests are held for a restart: it is made, from the files.
+    const restart = await h.baton.waitFor((e) => e.type === 'starting' && (e.gen as number) > abandoned.gen!, { timeoutMs: 10_000 });
+    expect(restart.reason).toBe('crash');
+  });
+
   it('backs off a crash loop, gives up with a clear message, and tries again on the next save', async () => {
     const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'loop', crashAfterMs: 300 });

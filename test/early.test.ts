@@ -127,6 +127,27 @@ describe('early start: the new instance boots during the debounce', () => {
     expect(baton.events.some((e) => e.type === 'abandoned')).toBe(false);
   });
 
+  it('a reload in the middle of a save that is then undone: the instance that read the half-written file is started again', async () => {
+    const { config, url, baton } = await servingV1(1500);
+
+    // A slow-starting config, saved and settled while it boots.
+    writeConfig(config, { version: 'v2', listenDelayMs: 3000 });
+    await baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
+    await sleep(1700);
+    // Half a save (an early change, which waits for its verdict), a reload meanwhile: the
+    // reload's instance reads the half-written file and fails.
+    writeText(config, '{"version": ');
+    await baton.waitFor((e) => e.type === 'change' && e.early === true && baton.events.filter((c) => c.type === 'change').length === 2);
+    baton.child.kill('SIGHUP');
+    await baton.waitFor((e) => e.type === 'rejected' && e.gen === 3);
+    // The save is undone: the files are the settled ones again, so no change follows.
+    writeConfig(config, { version: 'v2', listenDelayMs: 3000 });
+
+    const served = await baton.waitFor((e) => e.type === 'serving' && e.gen !== 1, { timeoutMs: 20_000 });
+    expect(served.gen).toBe(4);
+    expect((await getJson(url)).version).toBe('v2');
+  });
+
   it('a file rewritten with the bytes it had while an instance is starting never cuts it short', async () => {
     const dir = h.tmp.file('conf');
     mkdirSync(dir);

@@ -109,6 +109,16 @@ describe('side ports', () => {
     expect(rejected.reason).toMatch(/healthy, but side port metrics \(:\d+\) accepts no connection; does the gateway take it from \{port:metrics\} or \$BATON_PORT_METRICS\?/);
   });
 
+  it('of two side ports, the rejection names the one that never opened, even when the other opens after the health probe passed', async () => {
+    const config = h.tmp.file('gateway.json');
+    // metrics opens 600 ms after the main port is healthy; admin never opens.
+    writeConfig(config, { version: 'v1', metrics: { portEnv: 'BATON_PORT_METRICS', delayMs: 600 } });
+    h.baton = startFixture(config, ['--side-port', '0:metrics', '--side-port', '0:admin', '--ready-timeout', '2000']);
+    const rejected = await h.baton.waitFor((e) => e.type === 'rejected' && e.gen === 1);
+    expect(h.baton.events.some((e) => e.type === 'output' && e.gen === 1 && /^metrics listening/.test(e.line as string))).toBe(true);
+    expect(rejected.reason).toMatch(/healthy, but side port admin \(:\d+\) accepts no connection; does the gateway take it from \{port:admin\} or \$BATON_PORT_ADMIN\?/);
+  });
+
   it('a gateway with a fixed second port that exits when it is taken can now reload: the port comes from baton', async () => {
     const config = h.tmp.file('gateway.json');
     writeConfig(config, { version: 'v1', metrics: { portEnv: 'BATON_PORT_METRICS', onClash: 'exit' } });

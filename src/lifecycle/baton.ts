@@ -63,6 +63,8 @@ const PORT_ATTEMPTS = 3;
 const MAX_CRASH_RESTARTS = 5;
 /** An instance that served this long before crashing starts a fresh crash count. */
 const STABLE_MS = 10_000;
+/** A write's file event comes this long after it at most (chokidar: 1–3 ms, measured), with room for a loaded loop. */
+const WRITE_TO_EVENT_MS = 50;
 /** How long nothing may listen on an instance's port before baton says so. */
 const PORT_HINT_MS = 3000;
 
@@ -111,6 +113,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #unconfirmed: Unconfirmed | undefined;
   /** An early change that came while a transition ran: it acts only if the verdict is held. */
   #earlyWaiting = false;
+  /** When the newest instance was started (performance.now()), whatever became of it. */
+  #lastSpawnAt = Number.NEGATIVE_INFINITY;
   #transitions: Promise<void> | undefined;
   #crashes = 0;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -193,10 +197,14 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       }
       this.#request('change', early);
     });
-    this.#watcher.on('settled', (held) => {
+    this.#watcher.on('settled', (held, burst) => {
       if (this.#earlyWaiting) {
         this.#earlyWaiting = false;
-        if (held) this.#request('change');
+        // Held, it supersedes what runs. Void, the files may be back as they were, but an
+        // instance started while they were being written may have read them half-written:
+        // the newest one started, or the one serving, is started again from the files.
+        const readMidWrite = (at: number | undefined): boolean => at !== undefined && at >= burst.from - WRITE_TO_EVENT_MS && at <= burst.to;
+        if (held || readMidWrite(this.#lastSpawnAt) || readMidWrite(this.#serving?.process.spawnedAt)) this.#request('change');
         return;
       }
       const early = this.#unconfirmed;
@@ -425,8 +433,12 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const down = this.#router.down;
     if (!this.#serving) this.#router.hold(`generation ${gen} to start`);
     const abandoned = (): void => {
-      // A void early change with nothing after it: requests are refused as before it.
-      if (down !== undefined && !this.#serving && !this.#wanted) this.#router.refuse(down);
+      // A void early change with nothing after it: requests are refused as before it, and a
+      // restart after a crash that it cut short (requests were held for it) is made now.
+      if (!this.#serving && !this.#wanted) {
+        if (down !== undefined) this.#router.refuse(down);
+        else if (this.#crashedGen !== undefined && reason !== 'crash') this.#wanted = { reason: 'crash' };
+      }
       this.#emit({ type: 'abandoned', gen });
     };
     let checking: Promise<CheckResult> | undefined;
@@ -517,6 +529,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const extraEnv = config === undefined ? undefined : { BATON_CONFIG: config };
     const standby = this.#standby.offer(env);
     const candidate = new GatewayProcess({ generation: gen, command, port, sidePorts, cwd, env, standby, ...(extraEnv ? { extraEnv } : {}) });
+    this.#lastSpawnAt = candidate.spawnedAt;
     candidate.on('line', (stream, line) => this.#emit({ type: 'output', gen, stream, line }));
     this.#candidate = candidate;
     return candidate;
@@ -551,6 +564,10 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     const timer = setTimeout(onSuperseded, this.options.readyTimeout);
     let lastProbe = 'no probe answered yet';
     let lastKind: ProbeFailure | 'side' | undefined;
+    // Side ports are promoted with the main one, so each must be taken before the switch;
+    // they are waited for beside the health probe, not after it (each wait is a connect).
+    const sides = Object.entries(candidate.sidePorts);
+    const sidesPending = new Set(sides.map(([name]) => name));
     // Whether to probe (and then proxy) in TLS: asked for, or learnt from an earlier generation.
     let tls = this.#speaksTls;
     // Tell, don't wait: a gateway that ignores its port is named long before --ready-timeout.
@@ -569,10 +586,6 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
         candidate.on('line', wake);
         return () => candidate.off('line', wake);
       };
-      // Side ports are promoted with the main one, so each must be taken before the switch;
-      // they are waited for beside the health probe, not after it (each wait is a connect).
-      const sides = Object.entries(candidate.sidePorts);
-      const sidesPending = new Set(sides.map(([name]) => name));
       const sidesListening = Promise.all(sides.map(([name, port]) => waitListening(port, stop.signal, nudge).then(() => sidesPending.delete(name))));
       sidesListening.catch(() => {}); // awaited once healthy; an abort ends it before then
       try {
@@ -583,11 +596,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
         tls = true;
         await waitHealthy({ port: candidate.port, path: this.options.health, signal: stop.signal, onFailure, nudge, tls: this.#upstreamTls });
       }
-      const waiting = sides.find(([name]) => sidesPending.has(name));
-      if (waiting) {
-        lastProbe = `side port ${waiting[0]} (:${waiting[1]}) accepts no connection`;
-        lastKind = 'side';
-      }
+      if (sidesPending.size > 0) lastKind = 'side';
       await sidesListening;
       if (candidate.alive && !superseded.aborted) return { kind: 'ready', ms: Date.now() - started, tls };
     } catch (err) {
@@ -596,6 +605,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       }
       // Otherwise why it stopped waiting is read from the state below.
     } finally {
+      stop.abort(); // side ports still awaited when the wait ends otherwise (a TLS failure)
       clearTimeout(timer);
       clearTimeout(hint);
       superseded.removeEventListener('abort', onSuperseded);
@@ -611,10 +621,11 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       return { kind: 'failed', reason, portClash: clash?.own === true };
     }
     if (lastKind === 'side') {
-      const name = /side port (\w+)/.exec(lastProbe)?.[1] ?? '';
+      // The first side port that never took a connection (named when the wait ended).
+      const [name, port] = sides.find(([n]) => sidesPending.has(n)) ?? sides[0]!;
       return {
         kind: 'failed',
-        reason: `not ready within ${this.options.readyTimeout} ms: healthy, but ${lastProbe}; does the gateway take it from {port:${name}} or $BATON_PORT_${name.toUpperCase()}?`,
+        reason: `not ready within ${this.options.readyTimeout} ms: healthy, but side port ${name} (:${port}) accepts no connection; does the gateway take it from {port:${name}} or $BATON_PORT_${name.toUpperCase()}?`,
         portClash: false,
       };
     }

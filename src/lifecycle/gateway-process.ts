@@ -63,6 +63,8 @@ export class GatewayProcess extends EventEmitter<GatewayEvents> {
   readonly generation: number;
   readonly port: number;
   readonly sidePorts: Readonly<Record<string, number>>;
+  /** When (performance.now()) it was started: it read its config files from then on. */
+  readonly spawnedAt = performance.now();
   /** Resolves once when the process has ended, however it ended. */
   readonly exited: Promise<GatewayExit>;
   #exit: GatewayExit | undefined;

@@ -41,12 +41,14 @@ type WatcherEvents = {
    */
   change: [files: string[], early: boolean];
   /**
-   * The debounce after an early change ended. `held`: no file event came after the
-   * early look and the bytes are still what it read, so the early change is the real
-   * one. Otherwise the early change is void, and a 'change' follows if the files still
-   * differ from what was last settled.
+   * The debounce after an early change ended. `held`: each file the early look read had
+   * no event since and still has the bytes it read, and each file first touched after it
+   * has its settled bytes again, so the early change is the real one. Otherwise the early
+   * change is void, and a 'change' follows if the files still differ from what was last
+   * settled. `burst`: when (performance.now()) the burst's first and last file events
+   * came, so a process started in between may have read a file half-written.
    */
-  settled: [held: boolean];
+  settled: [held: boolean, burst: { from: number; to: number }];
   error: [err: Error];
 };
 
@@ -80,6 +82,8 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
   #earlyTimer: NodeJS.Timeout | undefined;
   /** The early look of the current burst; cleared when its debounce ends. */
   #early: EarlyLook | undefined;
+  /** When the current burst's first and last file events came. */
+  #burst = { from: 0, to: 0 };
   #flushing: Promise<void> | undefined;
   #watcher: FSWatcher | undefined;
   /** Watched roots that vanished (deleted, or their folder renamed), each with the timer looking for it. */
@@ -184,6 +188,9 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
     if (this.#closed || this.#dropped.has(file)) return;
     // A .gitignore is not the gateway's: a change to it only changes what is watched.
     if (path.basename(file) === '.gitignore' && this.#gitignore) return this.#gitignore.changed(file);
+    const now = performance.now();
+    if (this.#pending.size === 0) this.#burst = { from: now, to: now };
+    this.#burst.to = now;
     this.#pending.add(file);
     this.#early?.touched.add(file);
     clearTimeout(this.#timer);
@@ -207,8 +214,9 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
     const early: EarlyLook = { digests: new Map(), touched: new Set(), emitted: false };
     this.#early = early;
     const changed: string[] = [];
+    const budget = { bytes: READ_AT_ONCE };
     for (const file of this.#pending) {
-      const next = await digest(file);
+      const next = await digest(file, budget);
       early.digests.set(file, next);
       if (differs(this.#digests.get(file), next)) changed.push(file);
     }
@@ -226,15 +234,16 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
     clearTimeout(this.#earlyTimer);
     const changed: string[] = [];
     let held = early?.emitted === true;
+    const budget = { bytes: READ_AT_ONCE };
     for (const file of files) {
-      const next = await digest(file);
+      const next = await digest(file, budget);
       if (early && !heldSince(early, file, next, this.#digests.get(file))) held = false;
       if (!differs(this.#digests.get(file), next)) continue;
       this.#digests.set(file, next);
       changed.push(file);
     }
     if (this.#closed) return;
-    if (early?.emitted) this.emit('settled', held);
+    if (early?.emitted) this.emit('settled', held, this.#burst);
     if (changed.length > 0 && !held) this.emit('change', changed, false);
   }
 }
@@ -258,17 +267,21 @@ function differs(previous: string | null | undefined, next: string | null): bool
 }
 
 /**
- * A regular file up to this size (a config file) is read at once: an asynchronous read
- * takes four turns of an event loop that, under load, is busy proxying, and that wait is
- * paid on every save before the new instance starts (docs/performance.md).
+ * Regular files are read at once (a config file), up to this many bytes per look or
+ * comparison; past it, and for anything else (a FIFO), asynchronously. An asynchronous
+ * read takes four turns of an event loop that, under load, is busy proxying, and that
+ * wait is paid on every save before the new instance starts (docs/performance.md); the
+ * budget bounds how long a burst of many files (a checkout) holds the proxy up.
  */
 const READ_AT_ONCE = 1024 * 1024;
 
-/** sha1 of a file's bytes; null when it cannot be read (deleted, or replaced mid-save). */
-async function digest(file: string): Promise<string | null> {
+/** sha1 of a file's bytes; null when it cannot be read (deleted, or replaced mid-save). `budget`: bytes still to be read at once. */
+async function digest(file: string, budget: { bytes: number } = { bytes: 0 }): Promise<string | null> {
   try {
     const info = statSync(file);
-    const bytes = info.isFile() && info.size <= READ_AT_ONCE ? readFileSync(file) : await readFile(file);
+    const now = info.isFile() && info.size <= budget.bytes;
+    if (now) budget.bytes -= info.size;
+    const bytes = now ? readFileSync(file) : await readFile(file);
     return createHash('sha1').update(bytes).digest('hex');
   } catch {
     return null;
