@@ -3,13 +3,16 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { CLI, FIXTURE, ROOT } from './helpers/baton-process.js';
 import { sleep, writeConfig } from './helpers/files.js';
 import { DATA_PATHS, startFixture, useHarness } from './helpers/harness.js';
 import { Load } from './helpers/load.js';
+import { converse } from './helpers/raw-http.js';
 
 // HTTPS and HTTP/2 on the public port: --tls-cert/--tls-key, --tls self-signed; HTTP/1.1
 // over TLS on both data paths, HTTP/2 streams routed, counted and drained like requests.
@@ -87,6 +90,56 @@ function h2Load(url: string, concurrent: number): { stop: () => Promise<{ ok: nu
     },
   };
 }
+
+/** A TLS client whose first write (the ClientHello) reaches the server as a 1-byte read, then the rest. */
+function tlsSplitFirstByte(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const raw = net.connect(port, '127.0.0.1');
+    let first = true;
+    const carrier = new Duplex({
+      write(chunk: Buffer, _encoding, done) {
+        if (!first) return void raw.write(chunk, done);
+        first = false;
+        raw.write(chunk.subarray(0, 1), () => setTimeout(() => raw.write(chunk.subarray(1), done), 50));
+      },
+      read() {},
+    });
+    raw.on('data', (c: Buffer) => carrier.push(c));
+    raw.on('end', () => carrier.push(null));
+    raw.on('error', reject);
+    const socket = tls.connect({ socket: carrier, ca: CA, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => {
+      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    let got = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => (got += c));
+    socket.on('end', () => resolve(got));
+    socket.on('error', reject);
+  });
+}
+
+describe('the HTTPS port and what is not TLS', () => {
+  it('plain HTTP gets a 400 that says the port speaks HTTPS; other bytes are closed; a handshake read a byte at a time still works', async () => {
+    const config = h.tmp.file('gateway.json');
+    writeConfig(config, { version: 'v1' });
+    h.baton = startFixture(config, CERT_FLAGS);
+    const port = Number(new URL(await h.baton.url()).port);
+    await h.baton.serving(1);
+
+    const plain = await converse(port, ['GET / HTTP/1.1\r\nHost: localhost\r\n\r\n']);
+    expect(plain).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(plain).toMatch(/\r\nconnection: close\r\n/i);
+    expect(plain).toContain('baton: plain HTTP was sent to an HTTPS port: use https://');
+    const head = await converse(port, ['HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n']);
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(head).not.toContain('plain HTTP was sent');
+    expect(await converse(port, ['\x00\x01garbage\r\n'], { resetIsClose: true })).toBe('');
+
+    const answer = await tlsSplitFirstByte(port);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"version":"v1"');
+  });
+});
 
 describe.each(DATA_PATHS)('HTTPS on the public port, on the %s', (_name, pathFlags) => {
   it('serves HTTP/1.1 over TLS and HTTP/2 on the same port, across saves under load with no failed request or stream', async () => {

@@ -1,9 +1,11 @@
 import type http from 'node:http';
 import type tls from 'node:tls';
 import { lazy } from '../lazy-builtins.js';
-import type net from 'node:net';
+import net from 'node:net';
 import { BatonError } from '../errors.js';
-import type { Observer } from '../observe/exchange-trace.js';
+import { recordRefusal, type Observer } from '../observe/exchange-trace.js';
+import { refused } from './answer-texts.js';
+import { plainAnswer } from './fast-path/plain-answer.js';
 import { FastConnection, type FastPathHost } from './fast-path/client-connection.js';
 import type { CutKind, Generation } from './generation.js';
 import { H2Path } from './h2-path/h2-path.js';
@@ -39,8 +41,10 @@ export interface FrontServerOptions {
  */
 export class FrontServer {
   readonly #server: http.Server;
-  /** What listens on the port: the HTTP server itself, or a TLS server that hands it each connection after the handshake. */
+  /** What listens on the port: the HTTP server itself, or (HTTPS) a TCP server that hands each connection to #tls. */
   readonly #listener: net.Server;
+  /** HTTPS: the TLS server (not listening itself) that hands each connection to the HTTP server after the handshake. */
+  #tls: tls.Server | undefined;
   readonly #httpPath: HttpPath;
   /** HTTP/2 streams, on HTTPS connections that chose h2 (ALPN). */
   #h2Path: H2Path | undefined;
@@ -87,7 +91,7 @@ export class FrontServer {
 
   /** The certificate the HTTPS port serves from now on (made at start, or renewed). */
   useCertificate(certificate: { cert: Buffer; key: Buffer }): void {
-    (this.#listener as tls.Server).setSecureContext(certificate);
+    this.#tls!.setSecureContext(certificate);
   }
 
   /** Binds the public port. Rejects with E_PORT_IN_USE / E_LISTEN. */
@@ -146,24 +150,46 @@ export class FrontServer {
   }
 
   /**
-   * The TLS listener: after the handshake each connection goes where a plain one goes
+   * The HTTPS listener: after the handshake each connection goes where a plain one goes
    * (the fast path, or node:http's path), so HTTPS has the same edge and the same data
-   * paths as HTTP.
+   * paths as HTTP. A TCP server takes each connection first and looks at its first byte:
+   * a TLS handshake goes to the TLS server (the bytes read are put back, and it reads them
+   * first); plain HTTP gets a 400 that says the port speaks HTTPS (as nginx answers), not
+   * a closed connection; anything else is closed.
    */
-  #tlsListener(certificate: { cert: Buffer; key: Buffer } | true): tls.Server {
-    const listener = lazy.tls.createServer({ ...(certificate === true ? {} : certificate), ALPNProtocols: ['h2', 'http/1.1'] });
-    listener.on('secureConnection', (socket: tls.TLSSocket) => {
+  #tlsListener(certificate: { cert: Buffer; key: Buffer } | true): net.Server {
+    const server = lazy.tls.createServer({ ...(certificate === true ? {} : certificate), ALPNProtocols: ['h2', 'http/1.1'] });
+    this.#tls = server;
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
       if (socket.alpnProtocol !== 'h2') return this.#server.emit('connection', socket);
       this.#h2Path ??= new H2Path({ router: this.#options.router, observer: this.#options.observer });
       this.#h2Path.take(socket);
     });
-    // A failed handshake (a plain-HTTP client, a client that does not trust the certificate) ends that connection only.
-    listener.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
-    listener.on('connection', (socket: net.Socket) => {
+    // A failed handshake (a client that does not trust the certificate) ends that connection only.
+    server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
+    return net.createServer({ pauseOnConnect: true }, (socket: net.Socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
+      socket.on('error', () => socket.destroy()); // the TLS socket over it reports its own
+      socket.setTimeout(FIRST_BYTE_MS, () => socket.destroy());
+      socket.once('data', (first: Buffer) => {
+        socket.pause();
+        socket.setTimeout(0);
+        if (first[0] === TLS_HANDSHAKE) {
+          socket.unshift(first);
+          server.emit('connection', socket);
+        } else this.#plainOnHttps(socket, first);
+      });
+      socket.resume();
     });
-    return listener;
+  }
+
+  /** A connection to the HTTPS port whose first bytes are not a TLS handshake. */
+  #plainOnHttps(socket: net.Socket, first: Buffer): void {
+    const head = first.toString('latin1', 0, Math.min(first.length, 2048));
+    if (!HTTP_START.test(head)) return void socket.destroy();
+    recordRefusal(this.#options.observer, head, 400);
+    socket.end(plainAnswer(400, refused('plain HTTP was sent to an HTTPS port: use https:// (baton serves HTTPS here; --tls off serves plain HTTP)'), false, head.startsWith('HEAD ')));
   }
 
   /** A connection the fast path does not carry any further: node:http reads it from here. */
@@ -189,6 +215,13 @@ export class FrontServer {
     for (const connection of this.#fast) connection.closeIfIdleTooLong(now);
   }
 }
+
+/** The first byte of a TLS handshake record. */
+const TLS_HANDSHAKE = 0x16;
+/** How long a connection to the HTTPS port may stay silent before its first byte (Node's own TLS handshake timeout). */
+const FIRST_BYTE_MS = 120_000;
+/** The start of an HTTP/1 request line (or HTTP/2's preface): a method in capitals and a space. */
+const HTTP_START = /^[A-Z]{3,20} /;
 
 /** What `cut` ended: streams ended cleanly, requests answered 504 or cut, WebSockets closed. */
 export interface CutCounts {
