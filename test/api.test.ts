@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BatonProcess, CLI, FIXTURE } from './helpers/baton-process.js';
+import { BatonProcess, CLI, FIXTURE, ROOT } from './helpers/baton-process.js';
 import { writeConfig } from './helpers/files.js';
 import { DATA_PATHS, useHarness } from './helpers/harness.js';
 import { getJson, request } from './helpers/http.js';
@@ -131,6 +132,26 @@ describe.each(DATA_PATHS)('the control plane, on the %s', (_name, pathFlags) => 
 });
 
 describe('the control plane', () => {
+  it('the status names the side ports, the public HTTPS certificate and the upstream TLS, as the listening event did', async () => {
+    const plainStatus = (await api((await start()).admin, '/api/status')).body;
+    expect(plainStatus).toMatchObject({ sidePorts: [], tls: null, preview: null, upstreamTls: false });
+    await h.baton!.stop();
+
+    const cert = path.join(ROOT, 'test/fixtures/tls/localhost.pem');
+    const key = path.join(ROOT, 'test/fixtures/tls/localhost.key');
+    const config = h.tmp.file('gateway-side.json');
+    writeConfig(config, { version: 'v1', metrics: { portEnv: 'BATON_PORT_METRICS' } });
+    h.baton = BatonProcess.start(['-p', '0', '--side-port', '0:metrics', '--tls-cert', cert, '--tls-key', key, '-w', config, '--', 'node', FIXTURE, config], { cwd: h.tmp.dir });
+    const listening = await h.baton.waitFor((e) => e.type === 'listening');
+    await h.baton.serving(1);
+    const status = (await api(listening.admin as string, '/api/status')).body;
+    expect(status.sidePorts).toEqual(listening.sidePorts);
+    expect(status.sidePorts).toEqual([{ name: 'metrics', port: expect.any(Number), url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) }]);
+    expect(status.tls).toEqual({ certificate: cert, from: 'flags' });
+    expect(status.url).toMatch(/^https:/);
+    expect(status.upstreamTls).toBe(false);
+  });
+
   it('streams every event with ids, replays from Last-Event-ID, and gives the history as JSON', async () => {
     const { admin } = await start();
     const history = (await api(admin, '/api/events?history=1')).body as Json[];

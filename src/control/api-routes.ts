@@ -85,6 +85,7 @@ export function apiRoutes(baton: Baton, rates: Rates, version: string): Handler 
       generations: list,
       watch: baton.options.watch,
       url: baton.url,
+      ...baton.ports,
       command: baton.options.command,
       uptimeMs: Date.now() - started,
       unrouted: { requests: unrouted.requests, statuses: unrouted.statuses, own: unrouted.own },

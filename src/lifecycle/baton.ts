@@ -120,6 +120,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
   #restartTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #url = '';
+  /** The `listening` event, once bound. */
+  #listening: Extract<BatonEvent, { type: 'listening' }> | undefined;
   readonly #storms: StormDetector;
   /** Where the experiments stand (docs/experiments.md): a candidate waiting or in its canary, the previous generation kept for a rollback. */
   get experiments(): ExperimentsView {
@@ -259,6 +261,15 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     return this.#url;
   }
 
+  /**
+   * What the public side holds besides the main port, as the `listening` event said it
+   * (empty before), and whether baton talks TLS to the gateway instances.
+   */
+  get ports(): { sidePorts: Array<{ name: string; port: number; url: string }>; tls: { certificate: string; from: 'flags' | 'preset' | 'self-signed' } | null; preview: string | null; upstreamTls: boolean } {
+    const listening = this.#listening;
+    return { sidePorts: listening?.sidePorts ?? [], tls: listening?.tls ?? null, preview: listening?.preview ?? null, upstreamTls: this.#speaksTls };
+  }
+
   /** Validates the programs and watch paths, binds the public port, then starts generation 1. */
   async start(): Promise<{ url: string; port: number }> {
     const { command, cwd, env, check } = this.options;
@@ -299,7 +310,8 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
         throw err;
       }
     }
-    this.#emit({ type: 'listening', ...bound, command, watch: this.options.watch, ...(this.#control ? { admin: this.#control.url } : {}), ...(sides.length > 0 ? { sidePorts: sides } : {}), ...(this.#certificate ? { tls: { certificate: this.#certificate.certFile, from: this.#certificate.from } } : {}), ...(this.#previewUrl ? { preview: this.#previewUrl } : {}) });
+    this.#listening = { type: 'listening', ...bound, command, watch: this.options.watch, ...(this.#control ? { admin: this.#control.url } : {}), ...(sides.length > 0 ? { sidePorts: sides } : {}), ...(this.#certificate ? { tls: { certificate: this.#certificate.certFile, from: this.#certificate.from } } : {}), ...(this.#previewUrl ? { preview: this.#previewUrl } : {}) };
+    this.#emit(this.#listening);
     if (this.options.preset) this.#emit({ type: 'preset', name: this.options.preset, applied: this.options.presetApplied });
     for (const message of this.options.warnings) this.#emit({ type: 'warning', message });
     this.#request('start');
