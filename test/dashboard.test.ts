@@ -44,8 +44,8 @@ describe.skipIf(!executable)('the dashboard, in headless Chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    writeConfig(config, { version: 'v1' });
-    baton = BatonProcess.start(['-p', '0', '--debounce', '20', '-w', config, '--', 'node', FIXTURE, config], { cwd: tmp.dir });
+    writeConfig(config, { version: 'v1', metrics: { portEnv: 'BATON_PORT_METRICS' } });
+    baton = BatonProcess.start(['-p', '0', '--debounce', '20', '--side-port', '0:metrics', '-w', config, '--', 'node', FIXTURE, config], { cwd: tmp.dir });
     const listening = await baton.waitFor((e) => e.type === 'listening');
     url = listening.url as string;
     admin = listening.admin as string;
@@ -63,6 +63,9 @@ describe.skipIf(!executable)('the dashboard, in headless Chromium', () => {
     await page.goto(admin);
     await page.locator('.lane[data-gen="1"] .pill.serving').waitFor();
     expect(await page.locator('header .serving').textContent()).toBe('gen 1 serving');
+    // The public side: the side port and its URL; plain HTTP, so no HTTPS mark.
+    expect(await page.locator('header .side').textContent()).toMatch(/^metrics http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await page.locator('header .tls').count()).toBe(0);
     await page.locator('header .live.on').waitFor();
     expect(problems).toEqual([]);
   });
@@ -70,7 +73,7 @@ describe.skipIf(!executable)('the dashboard, in headless Chromium', () => {
   it('updates without a page reload: a save shows its generation, traffic shows in the inspector', async () => {
     for (let i = 0; i < 5; i++) await request(`${url}/hello-${i}`);
     await request(`${url}/needle`);
-    writeConfig(config, { version: 'v2', routes: 'more' });
+    writeConfig(config, { version: 'v2', routes: 'more', metrics: { portEnv: 'BATON_PORT_METRICS' } });
     await baton.serving(2);
     await page.locator('.lane[data-gen="2"] .pill.serving').waitFor();
     await page.locator('.lane[data-gen="1"] .pill.stopped').waitFor();
