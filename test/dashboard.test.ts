@@ -63,9 +63,8 @@ describe.skipIf(!executable)('the dashboard, in headless Chromium', () => {
     await page.goto(admin);
     await page.locator('.lane[data-gen="1"] .pill.serving').waitFor();
     expect(await page.locator('header .serving').textContent()).toBe('gen 1 serving');
-    // The public side: the side port and its URL; plain HTTP, so no HTTPS mark.
+    // The public side: the side port and its URL.
     expect(await page.locator('header .side').textContent()).toMatch(/^metrics http:\/\/127\.0\.0\.1:\d+$/);
-    expect(await page.locator('header .tls').count()).toBe(0);
     await page.locator('header .live.on').waitFor();
     expect(problems).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
@@ -118,6 +118,26 @@ function tlsSplitFirstByte(port: number): Promise<string> {
   });
 }
 
+/** How many TCP sockets process `pid` holds open (not the pipes to its children, which are sockets too). */
+function socketsOf(pid: number): number {
+  const tcp = new Set(
+    ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/)[9]),
+    ),
+  );
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      return inode !== undefined && tcp.has(inode);
+    } catch {
+      return false; // closed while listed
+    }
+  }).length;
+}
+
 describe('the HTTPS port and what is not TLS', () => {
   it('plain HTTP gets a 400 that says the port speaks HTTPS; other bytes are closed; a handshake read a byte at a time still works', async () => {
     const config = h.tmp.file('gateway.json');
@@ -126,6 +146,8 @@ describe('the HTTPS port and what is not TLS', () => {
     const port = Number(new URL(await h.baton.url()).port);
     await h.baton.serving(1);
 
+    const pid = h.baton.child.pid!;
+    const socketsBefore = socketsOf(pid);
     const plain = await converse(port, ['GET / HTTP/1.1\r\nHost: localhost\r\n\r\n']);
     expect(plain).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(plain).toMatch(/\r\nconnection: close\r\n/i);
@@ -134,6 +156,22 @@ describe('the HTTPS port and what is not TLS', () => {
     expect(head).toMatch(/^HTTP\/1\.1 400 /);
     expect(head).not.toContain('plain HTTP was sent');
     expect(await converse(port, ['\x00\x01garbage\r\n'], { resetIsClose: true })).toBe('');
+    // A request line a byte at a time, and an upload still arriving when the 400 goes out:
+    // each gets the 400, and baton closes each connection (none is left open).
+    expect(await converse(port, ['G', 'ET', ' / HTTP/1.1\r\nHost: localhost\r\n\r\n'])).toMatch(/^HTTP\/1\.1 400 /);
+    const body = 'x'.repeat(512 * 1024);
+    const upload = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(`POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+      let got = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (c: string) => (got += c));
+      socket.on('close', () => resolve(got));
+      socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? resolve(got) : reject(err)));
+    });
+    expect(upload).toMatch(/^HTTP\/1\.1 400 /);
+    const deadline = Date.now() + 3000;
+    while (socketsOf(pid) > socketsBefore && Date.now() < deadline) await sleep(50);
+    expect(socketsOf(pid)).toBeLessThanOrEqual(socketsBefore);
 
     const answer = await tlsSplitFirstByte(port);
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);

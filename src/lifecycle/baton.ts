@@ -63,6 +63,8 @@ const PORT_ATTEMPTS = 3;
 const MAX_CRASH_RESTARTS = 5;
 /** An instance that served this long before crashing starts a fresh crash count. */
 const STABLE_MS = 10_000;
+/** The restart a void early start cut short comes this long after it (a crash loop's first backoff), never at once. */
+const RESTART_AFTER_VOID_MS = 100;
 /** A write's file event comes this long after it at most (chokidar: 1–3 ms, measured), with room for a loaded loop. */
 const WRITE_TO_EVENT_MS = 50;
 /** How long nothing may listen on an instance's port before baton says so. */
@@ -449,7 +451,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
       // restart after a crash that it cut short (requests were held for it) is made now.
       if (!this.#serving && !this.#wanted) {
         if (down !== undefined) this.#router.refuse(down);
-        else if (this.#crashedGen !== undefined && reason !== 'crash') this.#wanted = { reason: 'crash' };
+        else if (this.#crashedGen !== undefined && reason !== 'crash') this.#restartTimer = setTimeout(() => this.#request('crash'), RESTART_AFTER_VOID_MS);
       }
       this.#emit({ type: 'abandoned', gen });
     };

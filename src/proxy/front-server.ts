@@ -172,24 +172,35 @@ export class FrontServer {
       socket.once('close', () => this.#sockets.delete(socket));
       socket.on('error', () => socket.destroy()); // the TLS socket over it reports its own
       socket.setTimeout(FIRST_BYTE_MS, () => socket.destroy());
-      socket.once('data', (first: Buffer) => {
+      let seen: Buffer | undefined;
+      const onData = (chunk: Buffer): void => {
+        seen = seen ? Buffer.concat([seen, chunk]) : chunk;
+        const head = seen[0] === TLS_HANDSHAKE ? '' : seen.toString('latin1', 0, Math.min(seen.length, 2048));
+        if (METHOD_SO_FAR.test(head)) return; // a request line still arriving, a byte at a time
+        socket.off('data', onData);
         socket.pause();
         socket.setTimeout(0);
-        if (first[0] === TLS_HANDSHAKE) {
-          socket.unshift(first);
+        if (seen[0] === TLS_HANDSHAKE) {
+          socket.unshift(seen);
           server.emit('connection', socket);
-        } else this.#plainOnHttps(socket, first);
-      });
+        } else this.#plainOnHttps(socket, head);
+      };
+      socket.on('data', onData);
       socket.resume();
     });
   }
 
-  /** A connection to the HTTPS port whose first bytes are not a TLS handshake. */
-  #plainOnHttps(socket: net.Socket, first: Buffer): void {
-    const head = first.toString('latin1', 0, Math.min(first.length, 2048));
+  /**
+   * A connection to the HTTPS port whose first bytes are not a TLS handshake. After the
+   * 400 what the client still sends is read and dropped until it closes (for at most
+   * LINGER_MS), as nginx lingers: a paused socket with bytes left unread would never end.
+   */
+  #plainOnHttps(socket: net.Socket, head: string): void {
     if (!HTTP_START.test(head)) return void socket.destroy();
     recordRefusal(this.#options.observer, head, 400);
     socket.end(plainAnswer(400, refused('plain HTTP was sent to an HTTPS port: use https:// (baton serves HTTPS here; --tls off serves plain HTTP)'), false, head.startsWith('HEAD ')));
+    socket.setTimeout(LINGER_MS, () => socket.destroy());
+    socket.resume();
   }
 
   /** A connection the fast path does not carry any further: node:http reads it from here. */
@@ -222,6 +233,10 @@ const TLS_HANDSHAKE = 0x16;
 const FIRST_BYTE_MS = 120_000;
 /** The start of an HTTP/1 request line (or HTTP/2's preface): a method in capitals and a space. */
 const HTTP_START = /^[A-Z]{3,20} /;
+/** What may still become HTTP_START: capitals so far, no space yet. */
+const METHOD_SO_FAR = /^[A-Z]{1,20}$/;
+/** How long a refused plain-HTTP connection is read and dropped before it is closed. */
+const LINGER_MS = 5000;
 
 /** What `cut` ended: streams ended cleanly, requests answered 504 or cut, WebSockets closed. */
 export interface CutCounts {

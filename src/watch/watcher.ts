@@ -228,6 +228,7 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
 
   async #compare(): Promise<void> {
     const files = [...this.#pending];
+    const burst = this.#burst;
     this.#pending.clear();
     const early = this.#early;
     this.#early = undefined;
@@ -243,7 +244,7 @@ export class ConfigWatcher extends EventEmitter<WatcherEvents> {
       changed.push(file);
     }
     if (this.#closed) return;
-    if (early?.emitted) this.emit('settled', held, this.#burst);
+    if (early?.emitted) this.emit('settled', held, burst);
     if (changed.length > 0 && !held) this.emit('change', changed, false);
   }
 }
