@@ -448,7 +448,7 @@ export class Baton extends EventEmitter<{ event: [BatonEvent] }> {
     if (!this.#serving) this.#router.hold(`generation ${gen} to start`);
     const abandoned = (): void => {
       // A void early change with nothing after it: requests are refused as before it, and a
-      // restart after a crash that it cut short (requests were held for it) is made now.
+      // restart after a crash that it cut short (requests were held for it) is scheduled again.
       if (!this.#serving && !this.#wanted) {
         if (down !== undefined) this.#router.refuse(down);
         else if (this.#crashedGen !== undefined && reason !== 'crash') this.#restartTimer = setTimeout(() => this.#request('crash'), RESTART_AFTER_VOID_MS);
