@@ -9,16 +9,28 @@ const h = useHarness();
 
 /**
  * The fixture behind baton serving v1 as generation 1, with a long debounce so the
- * window it opens is unmistakable.
+ * window it opens is unmistakable. `folder`: baton watches a folder holding the config
+ * and `other.json` (content `stable`), a file the gateway does not read.
  */
-async function servingV1(debounceMs: number): Promise<{ config: string; url: string; baton: BatonProcess }> {
-  const config = h.tmp.file('gateway.json');
+async function servingV1(debounceMs: number, { folder = false } = {}): Promise<{ config: string; other: string; url: string; baton: BatonProcess }> {
+  const dir = folder ? h.tmp.file('conf') : h.tmp.dir;
+  if (folder) mkdirSync(dir);
+  const config = `${dir}/gateway.json`;
+  const other = `${dir}/other.json`;
   writeConfig(config, { version: 'v1' });
-  const baton = BatonProcess.start(['-p', '0', '--debounce', String(debounceMs), '-w', config, '--', 'node', FIXTURE, config]);
+  if (folder) writeText(other, 'stable');
+  const baton = BatonProcess.start(['-p', '0', '--debounce', String(debounceMs), '-w', folder ? dir : config, '--', 'node', FIXTURE, config]);
   h.baton = baton;
   const url = await baton.url();
   await baton.serving(1);
-  return { config, url, baton };
+  return { config, other, url, baton };
+}
+
+/** v2 is served, by generation 2: only two instances were ever started and none was abandoned. */
+async function servedByGen2Alone(url: string, baton: BatonProcess): Promise<void> {
+  expect((await getJson(url)).version).toBe('v2');
+  expect(baton.events.filter((e) => e.type === 'starting')).toHaveLength(2);
+  expect(baton.events.some((e) => e.type === 'abandoned')).toBe(false);
 }
 
 describe('early start: the new instance boots during the debounce', () => {
@@ -84,9 +96,7 @@ describe('early start: the new instance boots during the debounce', () => {
 
     const served = await baton.waitFor((e) => e.type === 'serving' && e.gen !== 1, { timeoutMs: 20_000 });
     expect(served.gen).toBe(2);
-    expect((await getJson(url)).version).toBe('v2');
-    expect(baton.events.filter((e) => e.type === 'starting')).toHaveLength(2);
-    expect(baton.events.some((e) => e.type === 'abandoned')).toBe(false);
+    await servedByGen2Alone(url, baton);
   });
 
   it('an early change while an instance is starting that holds supersedes it when the debounce has passed', async () => {
@@ -103,16 +113,7 @@ describe('early start: the new instance boots during the debounce', () => {
   });
 
   it('a file in the watched folder rewritten with the bytes it had, after the early look, does not void the early change', async () => {
-    const dir = h.tmp.file('conf');
-    mkdirSync(dir);
-    const config = `${dir}/gateway.json`;
-    const other = `${dir}/other.json`;
-    writeConfig(config, { version: 'v1' });
-    writeText(other, 'stable');
-    const baton = BatonProcess.start(['-p', '0', '--debounce', '1500', '-w', dir, '--', 'node', FIXTURE, config]);
-    h.baton = baton;
-    const url = await baton.url();
-    await baton.serving(1);
+    const { config, other, url, baton } = await servingV1(1500, { folder: true });
 
     writeConfig(config, { version: 'v2' });
     await baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
@@ -122,9 +123,7 @@ describe('early start: the new instance boots during the debounce', () => {
     writeText(other, 'stable');
 
     await baton.serving(2);
-    expect((await getJson(url)).version).toBe('v2');
-    expect(baton.events.filter((e) => e.type === 'starting')).toHaveLength(2);
-    expect(baton.events.some((e) => e.type === 'abandoned')).toBe(false);
+    await servedByGen2Alone(url, baton);
   });
 
   it('a reload in the middle of a save that is then undone: the instance that read the half-written file is started again', async () => {
@@ -149,16 +148,7 @@ describe('early start: the new instance boots during the debounce', () => {
   });
 
   it('a file rewritten with the bytes it had while an instance is starting never cuts it short', async () => {
-    const dir = h.tmp.file('conf');
-    mkdirSync(dir);
-    const config = `${dir}/gateway.json`;
-    const other = `${dir}/other.json`;
-    writeConfig(config, { version: 'v1' });
-    writeText(other, 'stable');
-    const baton = BatonProcess.start(['-p', '0', '--debounce', '300', '-w', dir, '--', 'node', FIXTURE, config]);
-    h.baton = baton;
-    const url = await baton.url();
-    await baton.serving(1);
+    const { config, other, url, baton } = await servingV1(300, { folder: true });
 
     writeConfig(config, { version: 'v2', listenDelayMs: 2000 });
     await baton.waitFor((e) => e.type === 'starting' && e.gen === 2);
@@ -169,8 +159,6 @@ describe('early start: the new instance boots during the debounce', () => {
     writeText(other, 'stable');
 
     await baton.serving(2);
-    expect((await getJson(url)).version).toBe('v2');
-    expect(baton.events.filter((e) => e.type === 'starting')).toHaveLength(2);
-    expect(baton.events.some((e) => e.type === 'abandoned')).toBe(false);
+    await servedByGen2Alone(url, baton);
   });
 });

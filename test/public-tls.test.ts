@@ -91,31 +91,35 @@ function h2Load(url: string, concurrent: number): { stop: () => Promise<{ ok: nu
   };
 }
 
-/** A TLS client whose first write (the ClientHello) reaches the server as a 1-byte read, then the rest. */
-function tlsSplitFirstByte(port: number): Promise<string> {
+/** Writes `text` over a TLS connection made with `options` (the test CA, `localhost`, HTTP/1.1) and resolves with all it received until the server ends it. */
+function tlsConverse(options: tls.ConnectionOptions, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const raw = net.connect(port, '127.0.0.1');
-    let first = true;
-    const carrier = new Duplex({
-      write(chunk: Buffer, _encoding, done) {
-        if (!first) return void raw.write(chunk, done);
-        first = false;
-        raw.write(chunk.subarray(0, 1), () => setTimeout(() => raw.write(chunk.subarray(1), done), 50));
-      },
-      read() {},
-    });
-    raw.on('data', (c: Buffer) => carrier.push(c));
-    raw.on('end', () => carrier.push(null));
-    raw.on('error', reject);
-    const socket = tls.connect({ socket: carrier, ca: CA, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => {
-      socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-    });
+    const socket = tls.connect({ ca: CA, servername: 'localhost', ALPNProtocols: ['http/1.1'], ...options }, () => socket.write(text));
     let got = '';
     socket.setEncoding('latin1');
     socket.on('data', (c: string) => (got += c));
     socket.on('end', () => resolve(got));
+    socket.on('close', () => resolve(got));
     socket.on('error', reject);
   });
+}
+
+/** A TCP connection to `port` whose first write (a TLS ClientHello) reaches the server as a 1-byte read, then the rest. */
+function splitFirstByte(port: number): Duplex {
+  const raw = net.connect(port, '127.0.0.1');
+  let first = true;
+  const carrier = new Duplex({
+    write(chunk: Buffer, _encoding, done) {
+      if (!first) return void raw.write(chunk, done);
+      first = false;
+      raw.write(chunk.subarray(0, 1), () => setTimeout(() => raw.write(chunk.subarray(1), done), 50));
+    },
+    read() {},
+  });
+  raw.on('data', (c: Buffer) => carrier.push(c));
+  raw.on('end', () => carrier.push(null));
+  raw.on('error', (err) => carrier.destroy(err));
+  return carrier;
 }
 
 /** How many TCP sockets process `pid` holds open (not the pipes to its children, which are sockets too). */
@@ -173,7 +177,7 @@ describe('the HTTPS port and what is not TLS', () => {
     while (socketsOf(pid) > socketsBefore && Date.now() < deadline) await sleep(50);
     expect(socketsOf(pid)).toBeLessThanOrEqual(socketsBefore);
 
-    const answer = await tlsSplitFirstByte(port);
+    const answer = await tlsConverse({ socket: splitFirstByte(port) }, 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
     expect(answer).toContain('"version":"v1"');
   });
@@ -218,16 +222,7 @@ describe.each(DATA_PATHS)('HTTPS on the public port, on the %s', (_name, pathFla
     h.baton = startFixture(config, [...pathFlags, ...CERT_FLAGS]);
     const port = Number(new URL(await h.baton.url()).port);
     await h.baton.serving(1);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, ca: CA, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => {
-        socket.write('POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n');
-      });
-      let got = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (c: string) => (got += c));
-      socket.on('close', () => resolve(got));
-      socket.on('error', reject);
-    });
+    const answer = await tlsConverse({ host: '127.0.0.1', port }, 'POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(answer).not.toContain('/smuggled');
   });

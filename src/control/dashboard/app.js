@@ -276,7 +276,7 @@ function App() {
       <div class="meta">
         <span>${status.url}</span>
         ${status.tls ? html`<span class="tls" title="certificate ${status.tls.certificate} (from ${status.tls.from})">HTTPS + HTTP/2</span>` : ''}
-        ${(status.sidePorts ?? []).map((side) => html`<span class="side" title="side port ${side.name}: follows the serving generation">${side.name} ${side.url}</span>`)}
+        ${status.sidePorts.map((side) => html`<span class="side" title="side port ${side.name}: follows the serving generation">${side.name} ${side.url}</span>`)}
         ${status.upstreamTls ? html`<span class="upstream-tls" title="baton talks TLS to the gateway instances">TLS to the gateway</span>` : ''}
         <span class="serving">${status.serving === null ? 'nothing serving' : `gen ${status.serving} serving`}</span>
         <span>up ${ago(status.uptimeMs)}</span>
